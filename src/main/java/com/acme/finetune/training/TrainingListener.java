@@ -1,0 +1,34 @@
+package com.acme.finetune.training;
+
+/**
+ * Progress and cancellation hooks of a run; the job system implements it. Methods are
+ * called on the training thread, so implementations must be quick.
+ */
+public interface TrainingListener {
+
+	/** Called once the data and model are ready, before the first step. */
+	default void onStart(int totalEpochs, int stepsPerEpoch) {
+	}
+
+	/**
+	 * Called after each training step (1-based {@code step} within the 1-based epoch).
+	 */
+	default void onStep(int epoch, int step, int stepsPerEpoch, double loss, double imagesPerSecond) {
+	}
+
+	/** Called after each epoch's validation. */
+	default void onEpoch(EpochMetrics metrics) {
+	}
+
+	/**
+	 * Polled before every step: returning {@code true} stops the run with a
+	 * {@link TrainingCancelledException} within one step.
+	 */
+	default boolean isCancelled() {
+		return false;
+	}
+
+	TrainingListener NONE = new TrainingListener() {
+	};
+
+}

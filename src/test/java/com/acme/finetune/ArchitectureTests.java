@@ -1,0 +1,34 @@
+package com.acme.finetune;
+
+import com.tngtech.archunit.core.domain.JavaClasses;
+import com.tngtech.archunit.core.importer.ClassFileImporter;
+import com.tngtech.archunit.core.importer.ImportOption;
+import org.junit.jupiter.api.Test;
+
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
+
+/** Keeps the capabilities' dependencies one-way and the training core free of Spring. */
+class ArchitectureTests {
+
+	private final JavaClasses classes = new ClassFileImporter()
+		.withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+		.importPackages("com.acme.finetune");
+
+	@Test
+	void capabilitiesHaveNoCycles() {
+		slices().matching("com.acme.finetune.(*)..").should().beFreeOfCycles().check(this.classes);
+	}
+
+	@Test
+	void trainingCoreIsPlainJava() {
+		noClasses().that()
+			.resideInAPackage("com.acme.finetune.training..")
+			.should()
+			.dependOnClassesThat()
+			.resideInAnyPackage("org.springframework..", "jakarta.persistence..", "jakarta.servlet..",
+					"com.acme.finetune.web..", "com.acme.finetune.storage..")
+			.check(this.classes);
+	}
+
+}
