@@ -76,6 +76,26 @@ create index execution_time_idx on scheduled_tasks (execution_time);
 create index last_heartbeat_idx on scheduled_tasks (last_heartbeat);
 create index priority_execution_time_idx on scheduled_tasks (priority desc, execution_time asc);
 
+-- A second db-scheduler table for callback deliveries: they run on their own threads on
+-- every node, so a slow receiver never waits behind (or holds up) a training job.
+create table callback_tasks (
+    task_name            varchar(100) not null,
+    task_instance        varchar(200) not null,
+    task_data            bytea,
+    execution_time       timestamp with time zone not null,
+    picked               boolean not null,
+    picked_by            varchar(200),
+    last_success         timestamp with time zone,
+    last_failure         timestamp with time zone,
+    consecutive_failures int,
+    last_heartbeat       timestamp with time zone,
+    version              bigint not null,
+    priority             smallint,
+    primary key (task_name, task_instance)
+);
+
+create index callback_tasks_execution_time_idx on callback_tasks (execution_time);
+
 -- Idempotency keys of write requests: the same key and request within the retention window
 -- return the first result.
 create table idempotency_keys (

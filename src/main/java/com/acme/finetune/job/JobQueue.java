@@ -45,6 +45,8 @@ class JobQueue implements SmartLifecycle {
 
 	static final String CALLBACK_TASK = "job-callback";
 
+	private static final String CALLBACK_TABLE = "callback_tasks";
+
 	private final JobProperties properties;
 
 	private final AppRoles roles;
@@ -57,9 +59,13 @@ class JobQueue implements SmartLifecycle {
 
 	private final SchedulerClient client;
 
+	private final SchedulerClient callbackClient;
+
 	private final String nodeName;
 
 	private volatile Scheduler scheduler;
+
+	private volatile Scheduler callbackScheduler;
 
 	@Autowired
 	JobQueue(DataSource dataSource, JobProperties properties, AppRoles roles, ObjectProvider<JobWork> executor,
@@ -98,11 +104,10 @@ class JobQueue implements SmartLifecycle {
 			.onFailure(new FailureHandler.MaxRetriesFailureHandler<>(properties.callbackMaxRetries(),
 					new FailureHandler.ExponentialBackoffFailureHandler<>(Duration.ofSeconds(5), 2.0)))
 			.execute((instance, context) -> callbacks.get().deliver(instance.getData()));
-		this.client = SchedulerClient.Builder.create(this.dataSource, tasks()).build();
-	}
-
-	private List<Task<?>> tasks() {
-		return List.of(this.trainTask, this.callbackTask);
+		this.client = SchedulerClient.Builder.create(this.dataSource, List.of(this.trainTask)).build();
+		this.callbackClient = SchedulerClient.Builder.create(this.dataSource, List.of(this.callbackTask))
+			.tableName(CALLBACK_TABLE)
+			.build();
 	}
 
 	/** Queues a job for training; runs in the caller's transaction. */
@@ -123,7 +128,7 @@ class JobQueue implements SmartLifecycle {
 
 	/** Queues a callback delivery for a job's terminal status. */
 	void enqueueCallback(UUID jobId, String status) {
-		this.client.schedule(this.callbackTask.instance(jobId + ":" + status, jobId.toString()), Instant.now());
+		this.callbackClient.schedule(this.callbackTask.instance(jobId + ":" + status, jobId.toString()), Instant.now());
 	}
 
 	String nodeName() {
@@ -132,11 +137,21 @@ class JobQueue implements SmartLifecycle {
 
 	@Override
 	public void start() {
+		this.callbackScheduler = Scheduler.create(this.dataSource, List.<Task<?>>of(this.callbackTask))
+			.tableName(CALLBACK_TABLE)
+			.schedulerName(new SchedulerName.Fixed(this.nodeName))
+			.threads(2)
+			.pollingInterval(this.properties.pollingInterval())
+			.heartbeatInterval(this.properties.heartbeatInterval())
+			.missedHeartbeatsLimit(this.properties.missedHeartbeats())
+			.shutdownMaxWait(Duration.ofSeconds(15))
+			.build();
+		this.callbackScheduler.start();
 		if (!this.roles.worker()) {
 			log.info("Node {} has no worker role: jobs are queued here but run elsewhere", this.nodeName);
 			return;
 		}
-		this.scheduler = Scheduler.create(this.dataSource, tasks())
+		this.scheduler = Scheduler.create(this.dataSource, List.<Task<?>>of(this.trainTask))
 			.schedulerName(new SchedulerName.Fixed(this.nodeName))
 			.threads(this.properties.maxConcurrentJobs())
 			.pollingInterval(this.properties.pollingInterval())

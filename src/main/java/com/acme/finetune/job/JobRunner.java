@@ -38,7 +38,7 @@ class JobRunner {
 
 	private static final long PROGRESS_INTERVAL_MILLIS = 1000;
 
-	private static final long STOP_GRACE_MILLIS = 120_000;
+	private static final long STOP_GRACE_MILLIS = 60_000;
 
 	private final DatasetService datasets;
 
@@ -119,6 +119,7 @@ class JobRunner {
 		Progress progress = new Progress(job.id, job.totalEpochs);
 		long lastCancelCheck = 0;
 		String stopReason = null;
+		long stopSentAt = 0;
 		boolean cancelled = false;
 		Message verdict = null;
 		while (true) {
@@ -140,10 +141,12 @@ class JobRunner {
 				if (this.jobs.isCancelRequested(job.id)) {
 					cancelled = true;
 					stopReason = "cancelled";
+					stopSentAt = now;
 					process.send(TrainingProcessProtocol.CANCEL);
 				}
 				else if (shuttingDown.getAsBoolean()) {
 					stopReason = "worker shutting down";
+					stopSentAt = now;
 					process.send(TrainingProcessProtocol.STOP);
 				}
 				else if (Instant.now().isAfter(deadline)) {
@@ -153,11 +156,13 @@ class JobRunner {
 					return new Outcome.Failed("The job exceeded its timeout", "TimeoutException");
 				}
 			}
-			if (stopReason != null && !process.isAlive()) {
+			if (stopReason != null && (!process.isAlive() || now - stopSentAt > STOP_GRACE_MILLIS)) {
+				// a process that ignores the request past the grace period is stuck: kill
+				// it
 				break;
 			}
 		}
-		int exit = process.waitForExit(STOP_GRACE_MILLIS);
+		int exit = process.waitForExit((stopReason != null) ? 5_000 : STOP_GRACE_MILLIS);
 		Message last;
 		while ((last = process.poll(0)) != null) {
 			if (!TrainingProcess.isEnd(last) && !Message.STEP.equals(last.type())
