@@ -292,7 +292,8 @@ class DatasetApiTests extends AbstractIntegrationTests {
 	@Test
 	void warningsForDuplicatesImbalanceAndTinyImages() throws IOException {
 		byte[] shared = png(4242, 40, 40);
-		// big: 30 + 2 duplicates + 1 in val = 33; small: tiny + 2 duplicates = 3 -> ratio 11 > 10
+		// big: 30 + 2 duplicates + 1 in val = 33; small: tiny + 2 duplicates = 3 -> ratio
+		// 11 > 10
 		byte[] zip = archive().images("train/big", 30, 40)
 			.file("train/small/tiny.png", png(77, 16, 16))
 			.file("train/big/dup-a.png", shared)
