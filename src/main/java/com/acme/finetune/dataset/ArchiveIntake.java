@@ -126,7 +126,7 @@ final class ArchiveIntake {
 
 		private final List<ExtractedFile> files = new ArrayList<>();
 
-		private final Map<String, Path> bySha = new HashMap<>();
+		private final Map<String, ExtractedFile> bySha = new HashMap<>();
 
 		private final List<Map<String, String>> unsafe = new ArrayList<>();
 
@@ -185,12 +185,11 @@ final class ArchiveIntake {
 				size = copy(entries, name, out, digest);
 			}
 			String sha = ArtifactStore.hex(digest.digest());
-			Path existing = this.bySha.get(sha);
-			if (existing != null) {
+			ExtractedFile first = this.bySha.get(sha);
+			if (first != null) {
 				// identical bytes were already checked: keep one copy on disk
 				Files.delete(temp);
-				ExtractedFile first = this.files.stream().filter((f) -> f.sha256().equals(sha)).findFirst().get();
-				this.files.add(new ExtractedFile(path, existing, sha, size, first.width(), first.height()));
+				this.files.add(new ExtractedFile(path, first.tempFile(), sha, size, first.width(), first.height()));
 				return;
 			}
 			if (size == 0) {
@@ -206,8 +205,9 @@ final class ArchiveIntake {
 			}
 			try {
 				ImageInspector.ImageInfo info = ArchiveIntake.this.images.inspect(temp);
-				this.bySha.put(sha, temp);
-				this.files.add(new ExtractedFile(path, temp, sha, size, info.width(), info.height()));
+				ExtractedFile file = new ExtractedFile(path, temp, sha, size, info.width(), info.height());
+				this.bySha.put(sha, file);
+				this.files.add(file);
 			}
 			catch (ImageInspector.InvalidImageException ex) {
 				add(this.invalid, path, ex.getMessage());

@@ -108,9 +108,10 @@ final class DatasetPlanner {
 	}
 
 	private static List<PlannedFile> explicit(List<Located> located, List<String> labels) {
+		Map<String, Integer> index = index(labels);
 		List<PlannedFile> planned = new ArrayList<>();
 		for (Located file : located) {
-			planned.add(new PlannedFile(file.file(), file.path(), labels.indexOf(file.label()), file.validation()));
+			planned.add(new PlannedFile(file.file(), file.path(), index.get(file.label()), file.validation()));
 		}
 		return planned;
 	}
@@ -123,6 +124,7 @@ final class DatasetPlanner {
 	 * the same side where possible, so duplicates do not leak from train into validation.
 	 */
 	private static List<PlannedFile> split(List<Located> located, List<String> labels, double share) {
+		Map<String, Integer> index = index(labels);
 		Map<String, List<Located>> byClass = new TreeMap<>();
 		located.forEach((file) -> byClass.computeIfAbsent(file.label(), (l) -> new ArrayList<>()).add(file));
 		List<PlannedFile> planned = new ArrayList<>();
@@ -136,7 +138,7 @@ final class DatasetPlanner {
 			}
 			for (int i = 0; i < n; i++) {
 				Located file = members.get(i);
-				planned.add(new PlannedFile(file.file(), file.path(), labels.indexOf(label), i < validation));
+				planned.add(new PlannedFile(file.file(), file.path(), index.get(label), i < validation));
 			}
 		});
 		return planned;
@@ -294,6 +296,12 @@ final class DatasetPlanner {
 			train |= TRAIN.equals(top);
 		}
 		return train;
+	}
+
+	private static Map<String, Integer> index(List<String> labels) {
+		Map<String, Integer> index = new LinkedHashMap<>();
+		labels.forEach((label) -> index.put(label, index.size()));
+		return index;
 	}
 
 	private static Map<String, String> error(String file, String reason) {

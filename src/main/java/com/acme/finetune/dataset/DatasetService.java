@@ -204,15 +204,12 @@ public class DatasetService {
 				DatasetEntity dataset = new DatasetEntity(UUID.randomUUID(), name, STATUS_READY,
 						plan.files().size() - validation, validation, size, sha, plan.validationSplit(),
 						Instant.now().truncatedTo(ChronoUnit.MICROS));
+				int[][] counts = new int[plan.labels().size()][2];
+				plan.files().forEach((f) -> counts[f.label()][f.validation() ? 1 : 0]++);
 				for (int label = 0; label < plan.labels().size(); label++) {
-					int[] counts = new int[2];
-					int index = label;
-					plan.files()
-						.stream()
-						.filter((f) -> f.label() == index)
-						.forEach((f) -> counts[f.validation() ? 1 : 0]++);
 					dataset.getClasses()
-						.add(new DatasetEntity.DatasetClass(plan.labels().get(label), counts[0], counts[1]));
+						.add(new DatasetEntity.DatasetClass(plan.labels().get(label), counts[label][0],
+								counts[label][1]));
 				}
 				plan.warnings()
 					.forEach((w) -> dataset.getWarnings()
