@@ -5,6 +5,7 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -160,7 +161,7 @@ final class ArchiveIntake {
 		}
 
 		void accept(Entries entries, ArchiveEntry entry) throws IOException {
-			String name = entry.getName();
+			String name = rawName(entry);
 			String unsafeReason = unsafeReason(name);
 			if (unsafeReason == null) {
 				unsafeReason = unsafeType(entry);
@@ -290,6 +291,20 @@ final class ArchiveIntake {
 			ex.with("totalErrors", errors.size());
 		}
 		return ex;
+	}
+
+	/**
+	 * The entry name as stored: zip readers turn backslashes of DOS-made entries into
+	 * slashes, which would hide backslash tricks meant for Windows extractors.
+	 */
+	private static String rawName(ArchiveEntry entry) {
+		if (entry instanceof ZipArchiveEntry zip && zip.getRawName() != null) {
+			String raw = new String(zip.getRawName(), StandardCharsets.UTF_8);
+			if (raw.indexOf('\\') >= 0) {
+				return raw;
+			}
+		}
+		return entry.getName();
 	}
 
 	/**

@@ -81,13 +81,12 @@ class DatasetApiTests extends AbstractIntegrationTests {
 	}
 
 	@ParameterizedTest
-	@ValueSource(
-			strings = { "../evil.png", "/abs/evil.png", "C:/evil.png", "cat\\..\\..\\evil.png", "cat/../../evil.png" })
+	@ValueSource(strings = { "../evil.png", "/abs/evil.png", "C:/evil.png", "cat\\..\\..\\evil.png",
+			"cat/../../evil.png", "cat\\evil.png" })
 	void entriesEscapingTheRootAre400(String name) throws IOException {
 		byte[] zip = archive().images("cat", 3, 40).images("dog", 3, 40).file(name, png(7, 40, 40)).zip();
 		JsonNode problem = assertRefused(zip, ProblemType.UNSAFE_ARCHIVE, 400);
-		// zip readers may turn backslashes into slashes; either way the entry is refused
-		assertThat(problem.get("errors").get(0).get("file").asString()).isIn(name, name.replace('\\', '/'));
+		assertThat(problem.get("errors").get(0).get("file").asString()).isEqualTo(name);
 	}
 
 	@Test
