@@ -28,6 +28,9 @@ public enum ProblemType {
 	INVALID_DATASET_LAYOUT("invalid-dataset-layout", "The archive's layout is not a usable image dataset",
 			HttpStatus.UNPROCESSABLE_CONTENT),
 	INVALID_IMAGE("invalid-image", "Not a valid image", HttpStatus.UNPROCESSABLE_CONTENT),
+	CORRUPT_ARCHIVE("corrupt-archive", "The archive is corrupt or truncated", HttpStatus.UNPROCESSABLE_CONTENT),
+	NESTED_ARCHIVE("nested-archive", "The archive contains other archives", HttpStatus.UNPROCESSABLE_CONTENT),
+	DATASET_IN_USE("dataset-in-use", "The dataset is used by an active job", HttpStatus.CONFLICT),
 	BACKBONE_UNAVAILABLE("backbone-unavailable", "Base model is not available", HttpStatus.UNPROCESSABLE_CONTENT),
 	INVALID_MODEL_FILE("invalid-model-file", "Not a usable TorchScript model", HttpStatus.UNPROCESSABLE_CONTENT),
 

@@ -1,0 +1,389 @@
+package com.acme.finetune.dataset;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.DigestOutputStream;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.UUID;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import tools.jackson.databind.json.JsonMapper;
+
+import com.acme.finetune.storage.ArtifactStore;
+import com.acme.finetune.training.TrainingData;
+import com.acme.finetune.web.ApiException;
+import com.acme.finetune.web.PageResponse;
+import com.acme.finetune.web.ProblemType;
+
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.core.io.InputStreamSource;
+import org.springframework.data.domain.PageRequest;
+import org.springframework.data.domain.Sort;
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.jdbc.core.namedparam.NamedParameterJdbcTemplate;
+import org.springframework.stereotype.Service;
+import org.springframework.transaction.PlatformTransactionManager;
+import org.springframework.transaction.support.TransactionTemplate;
+
+/**
+ * The dataset capability's entry point for other capabilities (the job system): look up a
+ * dataset and get its images as {@link TrainingData}. Intake (upload), listing and
+ * deletion are used by this package's HTTP controller.
+ * <p>
+ * Image bytes live in the artifact store's content-addressed blobs; {@code dataset_blob}
+ * counts the datasets using each blob so a blob is removed with its last dataset.
+ */
+@Service
+public class DatasetService {
+
+	static final String STATUS_READY = "READY";
+
+	private static final Logger log = LoggerFactory.getLogger(DatasetService.class);
+
+	private static final JsonMapper json = JsonMapper.builder().build();
+
+	private static final int CHUNK = 1000;
+
+	private final DatasetRepository repository;
+
+	private final ArtifactStore store;
+
+	private final DatasetProperties properties;
+
+	private final ObjectProvider<DatasetUsage> usages;
+
+	private final JdbcTemplate jdbc;
+
+	private final NamedParameterJdbcTemplate named;
+
+	private final TransactionTemplate tx;
+
+	private final TransactionTemplate readOnly;
+
+	DatasetService(DatasetRepository repository, ArtifactStore store, DatasetProperties properties,
+			ObjectProvider<DatasetUsage> usages, JdbcTemplate jdbc, PlatformTransactionManager transactionManager) {
+		this.repository = repository;
+		this.store = store;
+		this.properties = properties;
+		this.usages = usages;
+		this.jdbc = jdbc;
+		this.named = new NamedParameterJdbcTemplate(jdbc);
+		this.tx = new TransactionTemplate(transactionManager);
+		this.readOnly = new TransactionTemplate(transactionManager);
+		this.readOnly.setReadOnly(true);
+	}
+
+	/**
+	 * The dataset with the given id.
+	 * @throws ApiException (404) when there is none
+	 */
+	public DatasetSummary find(UUID id) {
+		return this.readOnly.execute((status) -> toSummary(load(id)));
+	}
+
+	/**
+	 * The dataset's images, split, with labels sorted by name and samples pointing at the
+	 * stored blobs. {@code key} is the archive's SHA-256, so identical uploads share
+	 * caches.
+	 * @throws ApiException (404) when there is no such dataset
+	 */
+	public TrainingData trainingData(UUID id) {
+		return this.readOnly.execute((status) -> {
+			DatasetEntity dataset = load(id);
+			List<String> labels = dataset.getClasses().stream().map(DatasetEntity.DatasetClass::getLabel).toList();
+			List<TrainingData.Sample> train = new ArrayList<>();
+			List<TrainingData.Sample> validation = new ArrayList<>();
+			for (DatasetFileEntity file : this.repository.findFiles(id)) {
+				TrainingData.Sample sample = new TrainingData.Sample(this.store.blobPath(file.getSha256()),
+						file.getLabelIndex());
+				(DatasetFileEntity.VALIDATION.equals(file.getSplit()) ? validation : train).add(sample);
+			}
+			return new TrainingData(dataset.getSha256(), labels, List.copyOf(train), List.copyOf(validation));
+		});
+	}
+
+	PageResponse<DatasetSummary> list(int page, int size, Sort sort) {
+		return this.readOnly.execute((status) -> PageResponse
+			.of(this.repository.findAll(PageRequest.of(page, size, sort)), DatasetService::toSummary));
+	}
+
+	/**
+	 * Streams the upload to a temporary file, extracts and checks it, and stores the
+	 * dataset, or refuses it having stored nothing.
+	 */
+	DatasetSummary create(InputStreamSource upload, String filename, String name, Double validationSplit) {
+		double split = (validationSplit != null) ? validationSplit : this.properties.defaultValidationSplit();
+		if (Double.isNaN(split) || split < 0 || split > 0.5) {
+			throw new ApiException(ProblemType.VALIDATION, "validationSplit must be between 0 and 0.5").with("errors",
+					List.of(Map.of("field", "validationSplit", "message", "must be between 0 and 0.5")));
+		}
+		Path work = null;
+		try {
+			work = this.store.createTempDirectory("dataset-");
+			Path archive = work.resolve("upload");
+			MessageDigest digest = sha256();
+			try (InputStream in = upload.getInputStream();
+					OutputStream out = new DigestOutputStream(Files.newOutputStream(archive), digest)) {
+				in.transferTo(out);
+			}
+			long size = Files.size(archive);
+			String sha = ArtifactStore.hex(digest.digest());
+			Path extracted = Files.createDirectory(work.resolve("files"));
+			List<ArchiveIntake.ExtractedFile> files = new ArchiveIntake(this.properties).extract(archive, extracted);
+			DatasetPlanner.Plan plan = new DatasetPlanner(this.properties).plan(files, split);
+			return store(plan, datasetName(name, filename), size, sha);
+		}
+		catch (IOException ex) {
+			throw new UncheckedIOException(ex);
+		}
+		finally {
+			deleteQuietly(work);
+		}
+	}
+
+	/**
+	 * Deletes the dataset, its rows and the blobs no other dataset uses.
+	 * @throws ApiException 404 when unknown, 409 while an active job uses it
+	 */
+	void delete(UUID id) {
+		this.tx.executeWithoutResult((status) -> {
+			DatasetEntity dataset = load(id);
+			if (this.usages.orderedStream().anyMatch((usage) -> usage.isInUse(id))) {
+				throw new ApiException(ProblemType.DATASET_IN_USE,
+						"Dataset " + id + " is used by an active job; cancel or wait for it first");
+			}
+			List<String> digests = new ArrayList<>(this.repository.findBlobDigests(id));
+			digests.sort(null);
+			this.jdbc.update("delete from dataset_file where dataset_id = ?", id);
+			this.repository.delete(dataset);
+			this.repository.flush();
+			this.jdbc.batchUpdate("update dataset_blob set ref_count = ref_count - 1 where sha256 = ?", digests, CHUNK,
+					(ps, sha) -> ps.setString(1, sha));
+			List<String> orphaned = new ArrayList<>();
+			for (List<String> chunk : chunks(digests)) {
+				orphaned.addAll(this.named.queryForList(
+						"select sha256 from dataset_blob where ref_count <= 0 and sha256 in (:digests)",
+						Map.of("digests", chunk), String.class));
+				this.named.update("delete from dataset_blob where ref_count <= 0 and sha256 in (:digests)",
+						Map.of("digests", chunk));
+			}
+			// Files go before the commit, while this transaction still locks the rows: an
+			// upload that needs the same blob waits for the commit, finds no row, and
+			// stores the file again instead of pointing at one about to disappear.
+			for (String sha : orphaned) {
+				try {
+					this.store.deleteBlob(sha);
+				}
+				catch (IOException ex) {
+					throw new UncheckedIOException(ex);
+				}
+			}
+		});
+	}
+
+	private DatasetSummary store(DatasetPlanner.Plan plan, String name, long size, String sha) {
+		List<String> created = new ArrayList<>();
+		try {
+			return this.tx.execute((status) -> {
+				int validation = (int) plan.files().stream().filter(DatasetPlanner.PlannedFile::validation).count();
+				DatasetEntity dataset = new DatasetEntity(UUID.randomUUID(), name, STATUS_READY,
+						plan.files().size() - validation, validation, size, sha, plan.validationSplit(),
+						Instant.now().truncatedTo(ChronoUnit.MICROS));
+				int[][] counts = new int[plan.labels().size()][2];
+				plan.files().forEach((f) -> counts[f.label()][f.validation() ? 1 : 0]++);
+				for (int label = 0; label < plan.labels().size(); label++) {
+					dataset.getClasses()
+						.add(new DatasetEntity.DatasetClass(plan.labels().get(label), counts[label][0],
+								counts[label][1]));
+				}
+				plan.warnings()
+					.forEach((w) -> dataset.getWarnings()
+						.add(new DatasetEntity.StoredWarning(w.code(), w.message(),
+								json.writeValueAsString(new WarningDetails(w.files(), w.classWeights())))));
+				DatasetEntity saved = this.repository.saveAndFlush(dataset);
+				insertFiles(saved.getId(), plan.files());
+				Map<String, ArchiveIntake.ExtractedFile> blobs = new TreeMap<>();
+				plan.files().forEach((f) -> blobs.putIfAbsent(f.file().sha256(), f.file()));
+				addBlobReferences(blobs);
+				for (ArchiveIntake.ExtractedFile file : blobs.values()) {
+					try {
+						if (this.store.putBlob(file.tempFile(), file.sha256())) {
+							created.add(file.sha256());
+						}
+					}
+					catch (IOException ex) {
+						throw new UncheckedIOException(ex);
+					}
+				}
+				return toSummary(saved);
+			});
+		}
+		catch (RuntimeException ex) {
+			removeUnreferenced(created);
+			throw ex;
+		}
+	}
+
+	private void insertFiles(UUID datasetId, List<DatasetPlanner.PlannedFile> files) {
+		this.jdbc.batchUpdate(
+				"insert into dataset_file (id, dataset_id, path, label_index, split, size_bytes, sha256, width, height)"
+						+ " values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+				files, CHUNK, (ps, f) -> {
+					ps.setObject(1, UUID.randomUUID());
+					ps.setObject(2, datasetId);
+					ps.setString(3, f.path());
+					ps.setInt(4, f.label());
+					ps.setString(5, f.validation() ? DatasetFileEntity.VALIDATION : DatasetFileEntity.TRAIN);
+					ps.setLong(6, f.file().size());
+					ps.setString(7, f.file().sha256());
+					ps.setInt(8, f.file().width());
+					ps.setInt(9, f.file().height());
+				});
+	}
+
+	/**
+	 * Counts one more dataset on each blob, in digest order so that concurrent uploads
+	 * lock rows in the same order and cannot deadlock. The update locks each row until
+	 * commit; a row deleted by a concurrent delete in between is inserted again.
+	 */
+	private void addBlobReferences(Map<String, ArchiveIntake.ExtractedFile> blobs) {
+		List<ArchiveIntake.ExtractedFile> pending = new ArrayList<>(blobs.values());
+		for (int attempt = 0; !pending.isEmpty(); attempt++) {
+			if (attempt == 3) {
+				throw new IllegalStateException("Could not reference " + pending.size() + " blobs");
+			}
+			this.jdbc.batchUpdate(
+					"insert into dataset_blob (sha256, size_bytes, ref_count) values (?, ?, 0) on conflict do nothing",
+					pending, CHUNK, (ps, f) -> {
+						ps.setString(1, f.sha256());
+						ps.setLong(2, f.size());
+					});
+			int[][] updated = this.jdbc.batchUpdate(
+					"update dataset_blob set ref_count = ref_count + 1 where sha256 = ?", pending, CHUNK,
+					(ps, f) -> ps.setString(1, f.sha256()));
+			List<ArchiveIntake.ExtractedFile> missed = new ArrayList<>();
+			Iterator<ArchiveIntake.ExtractedFile> files = pending.iterator();
+			for (int[] batch : updated) {
+				for (int count : batch) {
+					ArchiveIntake.ExtractedFile file = files.next();
+					if (count == 0) {
+						missed.add(file);
+					}
+				}
+			}
+			pending = missed;
+		}
+	}
+
+	/**
+	 * After a failed store: removes blob files this upload created that no row
+	 * references.
+	 */
+	private void removeUnreferenced(List<String> created) {
+		for (String sha : created) {
+			try {
+				this.tx.executeWithoutResult((status) -> {
+					List<Integer> refs = this.jdbc.queryForList(
+							"select ref_count from dataset_blob where sha256 = ? for update", Integer.class, sha);
+					if (refs.isEmpty()) {
+						try {
+							this.store.deleteBlob(sha);
+						}
+						catch (IOException ex) {
+							throw new UncheckedIOException(ex);
+						}
+					}
+				});
+			}
+			catch (RuntimeException ex) {
+				log.warn("Could not clean up blob {} after a failed upload", sha, ex);
+			}
+		}
+	}
+
+	private DatasetEntity load(UUID id) {
+		return this.repository.findById(id).orElseThrow(() -> ApiException.notFound("Dataset", id));
+	}
+
+	static DatasetSummary toSummary(DatasetEntity entity) {
+		List<String> classes = new ArrayList<>();
+		Map<String, Integer> counts = new LinkedHashMap<>();
+		for (DatasetEntity.DatasetClass c : entity.getClasses()) {
+			classes.add(c.getLabel());
+			counts.put(c.getLabel(), c.getImageCount());
+		}
+		List<DatasetSummary.Warning> warnings = entity.getWarnings().stream().map((w) -> {
+			WarningDetails details = (w.getDetails() != null) ? json.readValue(w.getDetails(), WarningDetails.class)
+					: new WarningDetails(null, null);
+			return new DatasetSummary.Warning(w.getCode(), w.getMessage(), details.files(), details.classWeights());
+		}).toList();
+		return new DatasetSummary(entity.getId(), entity.getName(), entity.getStatus(), classes, entity.getImageCount(),
+				counts, new DatasetSummary.Split(entity.getTrainCount(), entity.getValidationCount()),
+				entity.getSizeBytes(), entity.getSha256(), warnings, entity.getCreatedAt());
+	}
+
+	private static String datasetName(String name, String filename) {
+		if (name != null && !name.isBlank()) {
+			return name.strip();
+		}
+		String base = (filename != null) ? Path.of(filename.replace('\\', '/')).getFileName().toString() : "";
+		String lower = base.toLowerCase(Locale.ROOT);
+		for (String extension : List.of(".tar.gz", ".tgz", ".zip", ".tar")) {
+			if (lower.endsWith(extension)) {
+				base = base.substring(0, base.length() - extension.length());
+				break;
+			}
+		}
+		base = base.isBlank() ? "dataset" : base;
+		return (base.length() > 255) ? base.substring(0, 255) : base;
+	}
+
+	private static List<List<String>> chunks(List<String> values) {
+		List<List<String>> chunks = new ArrayList<>();
+		for (int i = 0; i < values.size(); i += CHUNK) {
+			chunks.add(values.subList(i, Math.min(values.size(), i + CHUNK)));
+		}
+		return chunks;
+	}
+
+	private static void deleteQuietly(Path path) {
+		if (path == null) {
+			return;
+		}
+		try {
+			ArtifactStore.deleteRecursively(path);
+		}
+		catch (IOException ex) {
+			log.warn("Could not delete temporary files under {}", path, ex);
+		}
+	}
+
+	private static MessageDigest sha256() {
+		try {
+			return MessageDigest.getInstance("SHA-256");
+		}
+		catch (NoSuchAlgorithmException ex) {
+			throw new IllegalStateException(ex);
+		}
+	}
+
+	/** The structured part of a stored warning. */
+	record WarningDetails(List<String> files, Map<String, Double> classWeights) {
+	}
+
+}
