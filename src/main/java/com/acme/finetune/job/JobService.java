@@ -85,7 +85,13 @@ public class JobService {
 				.with("errors", parsed.violations());
 		}
 		JobSpec spec = parsed.spec();
-		if (this.datasets.find(spec.datasetId()).isEmpty()) {
+		try {
+			this.datasets.find(spec.datasetId());
+		}
+		catch (ApiException ex) {
+			if (ex.type() != ProblemType.NOT_FOUND) {
+				throw ex;
+			}
 			throw new ApiException(ProblemType.VALIDATION, "The dataset does not exist").with("errors", List
 				.of(Map.of("field", "datasetId", "message", "dataset " + spec.datasetId() + " does not exist")));
 		}
