@@ -11,13 +11,13 @@
 # It does not check the base images, the non-root user or the HEALTHCHECK's curl (those
 # need a container engine; CI with Docker can run `docker build` in addition).
 #
-# Usage: scripts/container-smoke.sh [--no-build]   (about 1-2 minutes; not part of verify)
-# Env:   SMOKE_PORT (default 18080), SMOKE_TIMEOUT seconds (default 240),
+# Usage: scripts/container-smoke.sh [--no-build]   (about 30 s plus the build; run by .ci/run after verify)
+# Env:   SMOKE_PORT (default 0: a free port, read from the log), SMOKE_TIMEOUT seconds (default 240),
 #        MAVEN_OFFLINE=1 to build with -o.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-port="${SMOKE_PORT:-18080}"
+port="${SMOKE_PORT:-0}"
 timeout="${SMOKE_TIMEOUT:-240}"
 work="$(mktemp -d "${TMPDIR:-/tmp}/container-smoke.XXXXXX")"
 pid=""
@@ -80,8 +80,15 @@ started=$SECONDS
 (cd "$work/app" && exec env "${envs[@]}" "${command[@]}") >"$work/app.log" 2>&1 &
 pid=$!
 
-base="http://127.0.0.1:$port"
 deadline=$((SECONDS + timeout))
+if [[ "$port" == 0 ]]; then
+  until port="$(grep -oE 'Tomcat started on port [0-9]+' "$work/app.log" | grep -oE '[0-9]+$' | tail -1)" && [[ -n "$port" ]]; do
+    kill -0 "$pid" 2>/dev/null || fail "the application exited"
+    ((SECONDS < deadline)) || fail "no HTTP port within ${timeout}s"
+    sleep 1
+  done
+fi
+base="http://127.0.0.1:$port"
 until curl -fsS -o /dev/null "$base/actuator/health/readiness" 2>/dev/null; do
   kill -0 "$pid" 2>/dev/null || fail "the application exited"
   ((SECONDS < deadline)) || fail "not ready within ${timeout}s"
