@@ -8,6 +8,7 @@ import java.lang.reflect.Method;
 import java.math.BigDecimal;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashSet;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -198,7 +199,7 @@ final class ManifestChecker {
 		if (!selects(deployment.getSpec().getSelector(), podLabels(deployment))) {
 			violations.add(where + ": selector does not match its pod template labels");
 		}
-		Set<String> volumes = new java.util.HashSet<>();
+		Set<String> volumes = new HashSet<>();
 		for (Volume volume : deployment.getSpec().getTemplate().getSpec().getVolumes()) {
 			volumes.add(volume.getName());
 			if (volume.getPersistentVolumeClaim() != null) {
@@ -274,7 +275,7 @@ final class ManifestChecker {
 
 	private static void checkEnv(String where, Container container, List<HasMetadata> resources, Set<String> knownEnv,
 			List<String> violations) {
-		Set<String> names = new java.util.HashSet<>();
+		Set<String> names = new HashSet<>();
 		for (EnvVar env : container.getEnv()) {
 			String e = where + " env " + env.getName();
 			if (!names.add(env.getName())) {
