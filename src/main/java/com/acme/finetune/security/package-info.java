@@ -1,0 +1,8 @@
+/**
+ * Who may call the service: API keys on every route except health, info, metrics and (by
+ * default) the API documentation.
+ */
+@NullMarked
+package com.acme.finetune.security;
+
+import org.jspecify.annotations.NullMarked;

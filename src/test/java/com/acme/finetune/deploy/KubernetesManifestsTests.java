@@ -1,0 +1,312 @@
+package com.acme.finetune.deploy;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.dataformat.yaml.YAMLMapper;
+
+import static com.acme.finetune.deploy.ManifestChecker.containers;
+import static com.acme.finetune.deploy.ManifestChecker.env;
+import static com.acme.finetune.deploy.ManifestChecker.ofType;
+import static com.acme.finetune.deploy.ManifestChecker.withRole;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * The manifests under {@code k8s/} parse into the real Kubernetes model (fabric8) with no
+ * unknown field, and fit together and with the application: ports, actuator probes, env
+ * references, env names the application reads, selectors, volumes, routes. The overlays
+ * are rendered with {@code kubectl kustomize} where kubectl is installed, so the objects
+ * a cluster would receive are checked too; without it the patches are still parsed and
+ * checked for what they are meant to do.
+ */
+class KubernetesManifestsTests {
+
+	static final Path K8S = Path.of("k8s");
+
+	/** Read by the JVM, DJL, libtorch or the role switch rather than application.yml. */
+	private static final Set<String> RUNTIME_ENV = Set.of("APP_ROLES", "OPT_OUT_TRACKING", "OMP_NUM_THREADS",
+			"JAVA_TOOL_OPTIONS", "GLIBC_TUNABLES", "ENGINE_CACHE_DIR", "PYTORCH_LIBRARY_PATH", "PYTORCH_VERSION",
+			"PYTORCH_FLAVOR");
+
+	private static final Set<String> KUSTOMIZATION_KEYS = Set.of("apiVersion", "kind", "namespace", "labels",
+			"resources", "patches", "images", "configMapGenerator", "secretGenerator", "replicas", "components",
+			"generatorOptions", "namePrefix", "nameSuffix");
+
+	private final ManifestChecker checker = new ManifestChecker();
+
+	/**
+	 * Env names the application understands: its ${NAME} placeholders plus runtime ones.
+	 */
+	static Set<String> knownEnv() throws IOException {
+		Set<String> names = new TreeSet<>(RUNTIME_ENV);
+		Matcher matcher = Pattern.compile("\\$\\{([A-Z][A-Z0-9_]*)[:}]")
+			.matcher(Files.readString(Path.of("src/main/resources/application.yml")));
+		while (matcher.find()) {
+			names.add(matcher.group(1));
+		}
+		return names;
+	}
+
+	@Test
+	void applicationReadsTheVariablesTheManifestsSet() throws IOException {
+		assertThat(knownEnv()).contains("DB_URL", "DB_USER", "DB_PASSWORD", "ARTIFACT_ROOT", "DJL_CACHE_DIR",
+				"DJL_OFFLINE", "API_KEYS", "LOG_FORMAT", "PORT");
+	}
+
+	@Test
+	void everyManifestParsesStrictly() throws IOException {
+		List<String> violations = new ArrayList<>();
+		int objects = 0;
+		for (Path file : yamlFiles()) {
+			if (isKustomization(file)) {
+				continue;
+			}
+			objects += this.checker.parse(file.toString(), Files.readString(file), violations).size();
+		}
+		assertThat(violations).isEmpty();
+		assertThat(objects).isGreaterThanOrEqualTo(13);
+	}
+
+	@Test
+	void kustomizationsReferenceWhatExists() throws IOException {
+		YAMLMapper yaml = new YAMLMapper();
+		List<String> violations = new ArrayList<>();
+		for (Path file : yamlFiles()) {
+			if (!isKustomization(file)) {
+				continue;
+			}
+			JsonNode root = yaml.readTree(file.toFile());
+			root.propertyNames().forEach((key) -> {
+				if (!KUSTOMIZATION_KEYS.contains(key)) {
+					violations.add(file + ": unexpected key " + key);
+				}
+			});
+			if (!"Kustomization".equals(root.path("kind").asString())) {
+				violations.add(file + ": kind is not Kustomization");
+			}
+			for (JsonNode resource : root.path("resources")) {
+				Path target = file.getParent().resolve(resource.asString()).normalize();
+				if (!Files.isRegularFile(target) && !Files.isRegularFile(target.resolve("kustomization.yaml"))) {
+					violations.add(file + ": resource " + resource.asString() + " does not exist");
+				}
+			}
+			for (JsonNode patch : root.path("patches")) {
+				if (!Files.isRegularFile(file.getParent().resolve(patch.path("path").asString()))) {
+					violations.add(file + ": patch " + patch.path("path").asString() + " does not exist");
+				}
+			}
+		}
+		assertThat(violations).isEmpty();
+	}
+
+	@Test
+	void baseIsWiredTogether() throws IOException {
+		List<String> violations = new ArrayList<>();
+		List<HasMetadata> base = baseResources(violations);
+		this.checker.checkWiring("base", base, knownEnv(), violations);
+		assertThat(violations).isEmpty();
+		List<Deployment> deployments = ofType(base, Deployment.class);
+		assertThat(deployments.stream().filter(withRole("api"))).hasSize(1);
+		assertThat(deployments.stream().filter(withRole("worker"))).hasSize(1);
+		assertThat(deployments).allSatisfy((d) -> assertThat(containers(d))
+			.allSatisfy((c) -> assertThat(c.getResources().getLimits()).doesNotContainKey("nvidia.com/gpu")));
+	}
+
+	/**
+	 * Without rendering: the GPU patch targets the base worker and asks for what it
+	 * should.
+	 */
+	@Test
+	void gpuPatchPutsTheWorkerOnAGpu() throws IOException {
+		List<String> violations = new ArrayList<>();
+		Path patchFile = K8S.resolve("overlays/gpu/worker-gpu.yaml");
+		List<HasMetadata> patch = this.checker.parse(patchFile.toString(), Files.readString(patchFile), violations);
+		assertThat(violations).isEmpty();
+		Deployment gpu = (Deployment) patch.get(0);
+		Deployment worker = ofType(baseResources(violations), Deployment.class).stream()
+			.filter(withRole("worker"))
+			.findFirst()
+			.orElseThrow();
+		assertThat(gpu.getMetadata().getName()).isEqualTo(worker.getMetadata().getName());
+		// same container name, or the strategic merge would add a second container
+		assertThat(containers(gpu)).extracting(Container::getName)
+			.containsExactlyElementsOf(containers(worker).stream().map(Container::getName).toList());
+		assertGpuWorker(gpu);
+	}
+
+	@ParameterizedTest
+	@ValueSource(strings = { "cpu", "gpu" })
+	void renderedOverlaysAreWiredTogether(String overlay) throws Exception {
+		String rendered = kustomize(K8S.resolve("overlays").resolve(overlay));
+		List<String> violations = new ArrayList<>();
+		List<HasMetadata> resources = this.checker.parse("overlays/" + overlay, rendered, violations);
+		this.checker.checkWiring("overlays/" + overlay, resources, knownEnv(), violations);
+		assertThat(violations).isEmpty();
+		List<Deployment> deployments = ofType(resources, Deployment.class);
+		Deployment api = deployments.stream().filter(withRole("api")).findFirst().orElseThrow();
+		Deployment worker = deployments.stream().filter(withRole("worker")).findFirst().orElseThrow();
+		assertThat(resources).allSatisfy((r) -> assertThat(r.getMetadata().getNamespace()).isIn("finetune", null));
+		for (Deployment deployment : deployments) {
+			// every image was given a registry and a tag by the overlay
+			assertThat(containers(deployment)).allSatisfy((c) -> assertThat(c.getImage()).matches(".+/.+:.+"));
+		}
+		assertThat(containers(api).get(0).getResources().getLimits()).doesNotContainKey("nvidia.com/gpu");
+		if (overlay.equals("gpu")) {
+			assertGpuWorker(worker);
+			assertThat(containers(worker).get(0).getImage()).endsWith("-gpu");
+			assertThat(containers(api).get(0).getImage()).doesNotEndWith("-gpu");
+			assertThat(env(containers(worker).get(0))).containsEntry("DJL_OFFLINE", "true")
+				.containsEntry("DJL_CACHE_DIR", "/opt/djl-cache");
+		}
+		else {
+			assertThat(containers(worker).get(0).getResources().getLimits()).doesNotContainKey("nvidia.com/gpu");
+			assertThat(worker.getSpec().getTemplate().getSpec().getTolerations()).isEmpty();
+		}
+	}
+
+	@Test
+	void strictParsingCatchesMistakes() {
+		List<String> violations = new ArrayList<>();
+		String typo = """
+				apiVersion: apps/v1
+				kind: Deployment
+				metadata:
+				  name: broken
+				spec:
+				  selector:
+				    matchLabels: {app: x}
+				  template:
+				    metadata:
+				      labels: {app: x}
+				    spec:
+				      containers:
+				        - name: app
+				          image: x
+				          readinesProbe:
+				            httpGet: {path: /actuator/health/readiness, port: 8080}
+				---
+				apiVersion: v1
+				kind: Servce
+				metadata:
+				  name: typo-kind
+				""";
+		this.checker.parse("typo.yaml", typo, violations);
+		assertThat(violations).anySatisfy((v) -> assertThat(v).contains("containers[0]").contains("readinesProbe"));
+		assertThat(violations).anySatisfy((v) -> assertThat(v).contains("unknown kind v1/Servce"));
+	}
+
+	@Test
+	void wiringChecksCatchMistakes() throws IOException {
+		List<String> violations = new ArrayList<>();
+		List<HasMetadata> resources = this.checker.parse("miswired.yaml", """
+				apiVersion: apps/v1
+				kind: Deployment
+				metadata: {name: app}
+				spec:
+				  selector: {matchLabels: {app: x}}
+				  template:
+				    metadata: {labels: {app: x}}
+				    spec:
+				      containers:
+				        - name: app
+				          image: x
+				          ports: [{name: http, containerPort: 8080}]
+				          env:
+				            - {name: DATABASE_URL, value: x}
+				            - name: DB_PASSWORD
+				              valueFrom: {secretKeyRef: {name: missing, key: DB_PASSWORD}}
+				          livenessProbe: {httpGet: {path: /health, port: http}}
+				          readinessProbe: {httpGet: {path: /actuator/health/readiness, port: 9090}}
+				          resources:
+				            requests: {cpu: "1", memory: 1Gi}
+				            limits: {memory: 2Gi}
+				---
+				apiVersion: v1
+				kind: Service
+				metadata: {name: app}
+				spec:
+				  selector: {app: x}
+				  ports: [{name: http, port: 80, targetPort: 8081}]
+				""", violations);
+		this.checker.checkWiring("miswired", resources, knownEnv(), violations);
+		assertThat(violations).anyMatch((v) -> v.contains("DATABASE_URL") && v.contains("not a variable"))
+			.anyMatch((v) -> v.contains("Secret missing has no key DB_PASSWORD"))
+			.anyMatch((v) -> v.contains("livenessProbe") && v.contains("/actuator/health/liveness"))
+			.anyMatch((v) -> v.contains("readinessProbe") && v.contains("port 9090"))
+			.anyMatch((v) -> v.contains("targetPort 8081"))
+			.anyMatch((v) -> v.contains("no preStop sleep"))
+			.anyMatch((v) -> v.contains("leaves under 3 GiB"));
+	}
+
+	private static void assertGpuWorker(Deployment worker) {
+		Container container = containers(worker).get(0);
+		assertThat(container.getResources().getLimits()).containsEntry("nvidia.com/gpu", new Quantity("1"));
+		var pod = worker.getSpec().getTemplate().getSpec();
+		assertThat(pod.getTolerations()).anySatisfy((t) -> assertThat(t.getKey()).isEqualTo("nvidia.com/gpu"));
+		assertThat(pod.getNodeSelector()).isNotEmpty();
+	}
+
+	/** The base's resources, in kustomization order. */
+	private List<HasMetadata> baseResources(List<String> violations) throws IOException {
+		List<HasMetadata> resources = new ArrayList<>();
+		Path base = K8S.resolve("base");
+		for (JsonNode resource : new YAMLMapper().readTree(base.resolve("kustomization.yaml").toFile())
+			.path("resources")) {
+			Path file = base.resolve(resource.asString());
+			resources.addAll(this.checker.parse(file.toString(), Files.readString(file), violations));
+		}
+		return resources;
+	}
+
+	private static List<Path> yamlFiles() throws IOException {
+		try (Stream<Path> files = Files.walk(K8S)) {
+			return files.filter((f) -> f.toString().endsWith(".yaml") || f.toString().endsWith(".yml"))
+				.sorted()
+				.toList();
+		}
+	}
+
+	private static boolean isKustomization(Path file) {
+		return file.getFileName().toString().startsWith("kustomization.");
+	}
+
+	/**
+	 * Renders an overlay with kubectl's built-in kustomize; skips where kubectl is
+	 * absent.
+	 */
+	private static String kustomize(Path overlay) throws Exception {
+		Process process;
+		try {
+			process = new ProcessBuilder("kubectl", "kustomize", overlay.toString()).redirectErrorStream(false).start();
+		}
+		catch (IOException ex) {
+			assumeTrue(false, "kubectl is not installed; overlays are checked through their patches only");
+			throw ex;
+		}
+		byte[] out = process.getInputStream().readAllBytes();
+		String err = new String(process.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+		assertThat(process.waitFor(60, TimeUnit.SECONDS)).as("kubectl kustomize finished").isTrue();
+		assertThat(process.exitValue()).as("kubectl kustomize %s: %s", overlay, err).isZero();
+		return new String(out, StandardCharsets.UTF_8);
+	}
+
+}

@@ -1,0 +1,243 @@
+package com.acme.finetune.security;
+
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+
+import com.acme.finetune.AbstractIntegrationTests;
+import com.acme.finetune.web.ProblemType;
+import org.junit.jupiter.api.Test;
+
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.beans.factory.annotation.Qualifier;
+import org.springframework.boot.micrometer.metrics.test.autoconfigure.AutoConfigureMetrics;
+import org.springframework.boot.test.context.TestConfiguration;
+import org.springframework.context.annotation.Import;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpMethod;
+import org.springframework.http.MediaType;
+import org.springframework.test.context.TestPropertySource;
+import org.springframework.test.web.servlet.client.RestTestClient;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.RequestMethod;
+import org.springframework.web.bind.annotation.RestController;
+import org.springframework.web.servlet.mvc.method.RequestMappingInfo;
+import org.springframework.web.servlet.mvc.method.annotation.RequestMappingHandlerMapping;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * With API keys configured, every {@code /api/**} route refuses anonymous and wrongly
+ * keyed calls with problems and accepts a right key, while probes, info, metrics and the
+ * API docs stay open. Routes are read from the handler mapping, so routes that other
+ * capabilities add later are covered without editing this test.
+ */
+@TestPropertySource(properties = "app.security.api-keys=" + ApiKeyAuthenticationTests.KEY + ", second-key-0002")
+@AutoConfigureMetrics
+@Import(ApiKeyAuthenticationTests.ProbeRoutes.class)
+class ApiKeyAuthenticationTests extends AbstractIntegrationTests {
+
+	static final String KEY = "right-key-0001";
+
+	/**
+	 * Routes the SPEC defines; some may not exist yet on this branch (then a right key
+	 * gets 404).
+	 */
+	private static final List<Route> FIXED = List.of(new Route(HttpMethod.GET, "/api/v1/datasets"),
+			new Route(HttpMethod.POST, "/api/v1/datasets"), new Route(HttpMethod.GET, "/api/v1/backbones"),
+			new Route(HttpMethod.GET, "/api/v1/jobs"), new Route(HttpMethod.POST, "/api/v1/jobs"),
+			new Route(HttpMethod.GET, "/api/v1/jobs/" + UUID.randomUUID()), new Route(HttpMethod.GET, "/api/v1/models"),
+			new Route(HttpMethod.POST, "/api/v1/models/" + UUID.randomUUID() + "/predictions"),
+			new Route(HttpMethod.GET, "/api/v1/nothing-here"), new Route(HttpMethod.GET, "/api"));
+
+	@Autowired
+	RestTestClient client;
+
+	@Autowired
+	@Qualifier("requestMappingHandlerMapping")
+	RequestMappingHandlerMapping mappings;
+
+	@Test
+	void routesAreEnumerated() {
+		assertThat(apiRoutes()).contains(new Route(HttpMethod.GET, ProbeRoutes.PATH));
+	}
+
+	@Test
+	void anonymousCallsAreUnauthorized() {
+		for (Route route : allRoutes()) {
+			this.client.method(route.method())
+				.uri(route.path())
+				.exchange()
+				.expectStatus()
+				.isUnauthorized()
+				.expectHeader()
+				.contentTypeCompatibleWith(MediaType.APPLICATION_PROBLEM_JSON)
+				.expectHeader()
+				.valueMatches(HttpHeaders.WWW_AUTHENTICATE, "Bearer .*")
+				.expectBody()
+				.jsonPath("$.type")
+				.isEqualTo(ProblemType.UNAUTHORIZED.uri().toString())
+				.jsonPath("$.status")
+				.isEqualTo(401);
+		}
+	}
+
+	@Test
+	void nonBearerAuthorizationCountsAsNoKey() {
+		this.client.get()
+			.uri(ProbeRoutes.PATH)
+			.header(HttpHeaders.AUTHORIZATION, "Basic " + KEY)
+			.exchange()
+			.expectStatus()
+			.isUnauthorized();
+	}
+
+	@Test
+	void wrongKeysAreForbidden() {
+		for (Route route : allRoutes()) {
+			for (Map.Entry<String, String> header : List.of(Map.entry(ApiKeyFilter.API_KEY_HEADER, "wrong-key"),
+					Map.entry(HttpHeaders.AUTHORIZATION, "Bearer wrong-key"))) {
+				this.client.method(route.method())
+					.uri(route.path())
+					.header(header.getKey(), header.getValue())
+					.exchange()
+					.expectStatus()
+					.isForbidden()
+					.expectHeader()
+					.contentTypeCompatibleWith(MediaType.APPLICATION_PROBLEM_JSON)
+					.expectBody()
+					.jsonPath("$.type")
+					.isEqualTo(ProblemType.FORBIDDEN.uri().toString())
+					.jsonPath("$.status")
+					.isEqualTo(403)
+					.jsonPath("$.detail")
+					.value((detail) -> assertThat(detail.toString()).doesNotContain("wrong-key"));
+			}
+		}
+	}
+
+	@Test
+	void rightKeysAreAccepted() {
+		for (Route route : allRoutes()) {
+			for (Map.Entry<String, String> header : List.of(Map.entry(ApiKeyFilter.API_KEY_HEADER, KEY),
+					Map.entry(HttpHeaders.AUTHORIZATION, "Bearer second-key-0002"))) {
+				int status = this.client.method(route.method())
+					.uri(route.path())
+					.header(header.getKey(), header.getValue())
+					.exchange()
+					.expectBody(String.class)
+					.returnResult()
+					.getStatus()
+					.value();
+				assertThat(status).as("%s with %s", route, header.getKey()).isNotIn(401, 403);
+			}
+		}
+		this.client.get()
+			.uri(ProbeRoutes.PATH)
+			.header(ApiKeyFilter.API_KEY_HEADER, KEY)
+			.exchange()
+			.expectStatus()
+			.isOk()
+			.expectBody(String.class)
+			.isEqualTo("ok");
+	}
+
+	@Test
+	void probesInfoAndMetricsStayOpen() {
+		for (String path : List.of("/actuator/health", "/actuator/health/liveness", "/actuator/health/readiness",
+				"/actuator/info")) {
+			this.client.get().uri(path).exchange().expectStatus().isOk();
+		}
+		String metrics = this.client.get()
+			.uri("/actuator/prometheus")
+			.exchange()
+			.expectStatus()
+			.isOk()
+			.expectBody(String.class)
+			.returnResult()
+			.getResponseBody();
+		assertThat(metrics).contains("jvm_memory_used_bytes").contains("jvm_");
+	}
+
+	@Test
+	void apiDocsStayOpen() {
+		this.client.get()
+			.uri("/v3/api-docs")
+			.exchange()
+			.expectStatus()
+			.isOk()
+			.expectBody()
+			.jsonPath("$.paths['" + ProbeRoutes.PATH
+					+ "'].get.responses['401'].content['application/problem+json'].schema.$ref")
+			.isEqualTo("#/components/schemas/Problem")
+			.jsonPath("$.components.schemas.Problem.properties.type.format")
+			.isEqualTo("uri");
+		this.client.get().uri("/swagger-ui/index.html").exchange().expectStatus().isOk();
+	}
+
+	@Test
+	void everythingElseNeedsAKeyToo() {
+		// deny by default: other actuator endpoints and unknown paths are not open
+		for (String path : List.of("/actuator", "/actuator/env", "/anything", "/actuator/health/../env",
+				"/actuator/health;x=y/../../api/v1/jobs", "/v3/api-docs/../../api/v1/jobs")) {
+			this.client.get().uri(path).exchange().expectStatus().isUnauthorized();
+		}
+	}
+
+	private List<Route> allRoutes() {
+		Set<Route> routes = new LinkedHashSet<>(apiRoutes());
+		routes.addAll(FIXED);
+		return new ArrayList<>(routes);
+	}
+
+	/** Every mapped route under /api, path variables filled with a random UUID. */
+	private List<Route> apiRoutes() {
+		List<Route> routes = new ArrayList<>();
+		for (RequestMappingInfo info : this.mappings.getHandlerMethods().keySet()) {
+			Set<RequestMethod> methods = info.getMethodsCondition().getMethods();
+			for (String pattern : info.getPatternValues()) {
+				if (!pattern.startsWith("/api/") && !pattern.equals("/api")) {
+					continue;
+				}
+				String path = pattern.replaceAll("\\{[^}]*}", UUID.randomUUID().toString());
+				if (methods.isEmpty()) {
+					routes.add(new Route(HttpMethod.GET, path));
+				}
+				methods.forEach((method) -> routes.add(new Route(method.asHttpMethod(), path)));
+			}
+		}
+		return routes;
+	}
+
+	record Route(HttpMethod method, String path) {
+
+		@Override
+		public String toString() {
+			return this.method + " " + this.path;
+		}
+
+	}
+
+	/** A route that exists on every branch, so "a right key is accepted" sees a 200. */
+	@TestConfiguration(proxyBeanMethods = false)
+	@Import(ProbeRoutes.Controller.class)
+	static class ProbeRoutes {
+
+		static final String PATH = "/api/v1/test-only/ping";
+
+		@RestController
+		static class Controller {
+
+			@GetMapping(PATH)
+			String ping() {
+				return "ok";
+			}
+
+		}
+
+	}
+
+}
