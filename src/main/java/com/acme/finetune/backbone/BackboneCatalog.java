@@ -17,6 +17,7 @@ import com.acme.finetune.djl.DjlProperties;
 import com.acme.finetune.model.ModelCatalog;
 import com.acme.finetune.storage.ArtifactStore;
 import com.acme.finetune.training.BaseModel;
+import com.acme.finetune.training.ImagenetBackbone;
 import com.acme.finetune.web.ApiException;
 import com.acme.finetune.web.ProblemType;
 
@@ -104,7 +105,7 @@ public class BackboneCatalog {
 
 	/** Why the ImageNet backbone cannot be used now, or null when it can. */
 	private String imagenetProblem() {
-		if (isCached(imagenetDir())) {
+		if (ImagenetBackbone.isAvailable(imagenetDir())) {
 			return null;
 		}
 		if (this.djl.offline()) {
@@ -118,18 +119,6 @@ public class BackboneCatalog {
 					+ "traced_resnet50 into " + imagenetDir();
 		}
 		return null;
-	}
-
-	private static boolean isCached(Path dir) {
-		if (!Files.isDirectory(dir)) {
-			return false;
-		}
-		try (Stream<Path> files = Files.walk(dir)) {
-			return files.anyMatch((p) -> p.getFileName().toString().endsWith(".pt"));
-		}
-		catch (IOException ex) {
-			return false;
-		}
 	}
 
 	private boolean zooReachable() {

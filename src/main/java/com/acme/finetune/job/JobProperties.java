@@ -34,7 +34,7 @@ import jakarta.validation.constraints.Min;
 @ConfigurationProperties("app.jobs")
 public record JobProperties(@DefaultValue("1") @Min(1) @Max(64) int maxConcurrentJobs,
 		@DefaultValue("3") @Min(1) int maxAttempts, @DefaultValue("2s") Duration pollingInterval,
-		@DefaultValue("10s") Duration heartbeatInterval, @DefaultValue("6") @Min(2) int missedHeartbeats,
+		@DefaultValue("10s") Duration heartbeatInterval, @DefaultValue("6") @Min(4) int missedHeartbeats,
 		@DefaultValue("60s") Duration shutdownGrace, @DefaultValue("5s") Duration retryDelay, String nodeName,
 		@DefaultValue( {
 				"-Xmx1g", "-XX:+ExitOnOutOfMemoryError" }) List<String> childJvmOptions,

@@ -62,21 +62,12 @@ class JobValidator {
 		TrainingData data = this.datasets.trainingData(spec.datasetId());
 		Stage upTo = Stage.parse(spec.freeze().upTo());
 		this.djl.engine();
-		ParameterCounts counts = FineTuner.countParameters(base, upTo, data.labels().size());
+		ParameterCounts counts = new FineTuner().countParameters(base, upTo, data.labels().size());
+		FineTuner.CacheDecision cache = FineTuner.embeddingCache(counts,
+				JobSpecs.hyperparameters(spec.hyperparameters()));
 		return new Validation(spec, Map.of("train", data.train().size(), "validation", data.validation().size()),
 				new Parameters(counts.total(), counts.trainable(), counts.frozen(), counts.byStage()),
-				embeddingCache(spec, upTo), estimateEpochSeconds(spec, upTo, data));
-	}
-
-	private static EmbeddingCache embeddingCache(JobSpec spec, Stage upTo) {
-		if (upTo != Stage.LAYER4) {
-			return new EmbeddingCache(false, "stages after " + upTo.id() + " are trained, so features change");
-		}
-		if (!"none".equals(spec.hyperparameters().augmentation())) {
-			return new EmbeddingCache(false, "augmentation changes the input every epoch");
-		}
-		return new EmbeddingCache(true, "the whole backbone is frozen and augmentation is off: features are "
-				+ "computed once (or reused from an earlier job) and only the head is trained");
+				new EmbeddingCache(cache.applies(), cache.reason()), estimateEpochSeconds(spec, upTo, data));
 	}
 
 	private double estimateEpochSeconds(JobSpec spec, Stage upTo, TrainingData data) {
@@ -89,7 +80,7 @@ class JobValidator {
 		double train = CPU_TRAIN_IMAGES_PER_SECOND_224[upTo.ordinal()] * scale;
 		double eval = CPU_EVAL_IMAGES_PER_SECOND_224 * scale;
 		double seconds = data.train().size() / train + data.validation().size() / eval;
-		return Math.round(seconds * 10) / 10.0;
+		return Math.ceil(seconds * 100) / 100.0;
 	}
 
 }

@@ -48,7 +48,7 @@ final class TrainingProcess implements AutoCloseable {
 		Files.createDirectories(workDir);
 		Path requestFile = workDir.resolve("request.json");
 		Files.writeString(requestFile, TrainingProcessProtocol.JSON.writeValueAsString(request));
-		ProcessBuilder builder = new ProcessBuilder(command(requestFile, jvmOptions)).redirectErrorStream(true)
+		ProcessBuilder builder = new ProcessBuilder(command(requestFile, jvmOptions, workDir)).redirectErrorStream(true)
 			.directory(workDir.toFile());
 		Map<String, String> env = builder.environment();
 		// glibc's default malloc returns memory to the kernel eagerly, which makes
@@ -67,7 +67,7 @@ final class TrainingProcess implements AutoCloseable {
 	 * executable jar or extracted layers (Spring Boot's launcher, which needs
 	 * {@code loader.main}).
 	 */
-	static List<String> command(Path requestFile, List<String> jvmOptions) {
+	static List<String> command(Path requestFile, List<String> jvmOptions, Path workDir) throws IOException {
 		List<String> command = new ArrayList<>();
 		command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
 		command.addAll(jvmOptions);
@@ -77,8 +77,11 @@ final class TrainingProcess implements AutoCloseable {
 			.filter(TrainingProcess::forwarded)
 			.sorted()
 			.forEach((name) -> command.add("-D" + name + "=" + System.getProperty(name)));
-		command.add("-cp");
-		command.add(System.getProperty("java.class.path"));
+		// the class path goes into an argument file: it can be longer than a command line
+		Path classPath = workDir.resolve("classpath.args");
+		String quoted = System.getProperty("java.class.path").replace("\\", "\\\\").replace("\"", "\\\"");
+		Files.writeString(classPath, "-cp \"" + quoted + "\"\n");
+		command.add("@" + classPath);
 		if (launchedBySpringBootLoader()) {
 			command.add("-Dloader.main=" + TrainingProcessMain.class.getName());
 			command.add("org.springframework.boot.loader.launch.PropertiesLauncher");

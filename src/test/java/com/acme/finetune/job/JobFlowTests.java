@@ -55,6 +55,9 @@ class JobFlowTests extends AbstractIntegrationTests {
 	@Autowired
 	JobQueue queue;
 
+	@Autowired
+	org.springframework.transaction.support.TransactionTemplate transaction;
+
 	@LocalServerPort
 	int port;
 
@@ -125,13 +128,14 @@ class JobFlowTests extends AbstractIntegrationTests {
 
 	@Test
 	void killingTheTrainingProcessRetriesTheJob() {
-		String jobId = (String) submit(spec(3, "layer3"), null).get("id");
+		String jobId = (String) submit(spec(8, "layer3"), null).get("id");
 		awaitProgress(jobId);
-		ProcessHandle training = trainingProcess().orElseThrow();
+		ProcessHandle training = trainingProcess().orElseThrow(() -> new AssertionError("no training process among "
+				+ ProcessHandle.current().descendants().map((p) -> p.pid() + " " + p.info()).toList()));
 		training.destroyForcibly();
 		Map<String, Object> job = awaitStatus(jobId, "SUCCEEDED");
 		assertThat(job.get("attempts")).isEqualTo(2);
-		assertThat(list(get("/api/v1/jobs/" + jobId + "/metrics").get("epochs"))).hasSize(3);
+		assertThat(list(get("/api/v1/jobs/" + jobId + "/metrics").get("epochs"))).hasSize(8);
 		List<Sse> events = readEvents(jobId, null);
 		assertThat(events.stream().filter((e) -> e.event().equals("status")).map(Sse::data).toList())
 			.anySatisfy((d) -> assertThat(d).contains("QUEUED").contains("exited unexpectedly"));
@@ -268,7 +272,7 @@ class JobFlowTests extends AbstractIntegrationTests {
 
 	@Test
 	void aStoppingWorkerHandsItsJobBackToTheQueue() {
-		String jobId = (String) submit(spec(3, "layer3"), null).get("id");
+		String jobId = (String) submit(spec(8, "layer3"), null).get("id");
 		awaitProgress(jobId);
 		this.queue.stop();
 		Map<String, Object> handedBack = get("/api/v1/jobs/" + jobId);
@@ -321,7 +325,7 @@ class JobFlowTests extends AbstractIntegrationTests {
 	private Map<String, Object> spec(int epochs, String upTo) {
 		return Map.of("datasetId", this.datasetId, "baseModel", "resnet50-scratch", "freeze",
 				Map.of("upTo", upTo, "batchNorm", "frozen"), "hyperparameters",
-				Map.of("epochs", epochs, "batchSize", 4, "imageSize", 32, "learningRate", 0.01, "seed", 7), "device",
+				Map.of("epochs", epochs, "batchSize", 4, "imageSize", 32, "learningRate", 0.001, "seed", 7), "device",
 				"cpu");
 	}
 
@@ -402,22 +406,27 @@ class JobFlowTests extends AbstractIntegrationTests {
 		// take it off the live queue before a worker picks it, then make it look
 		// abandoned
 		Timestamp longAgo = Timestamp.from(Instant.now().minus(Duration.ofHours(1)));
-		int updated = this.jdbc
-			.sql("update scheduled_tasks set picked = true, picked_by = 'dead-node', last_heartbeat = ?, "
-					+ "execution_time = ? where task_name = 'train-job' and task_instance = ? and picked = false")
-			.params(longAgo, longAgo, jobId)
-			.update();
+		Integer updated = this.transaction.execute((status) -> {
+			this.jdbc.sql("update jobs set status = 'RUNNING', attempts = ?, node = 'dead-node' where id = ?")
+				.params(attempts, id)
+				.update();
+			return this.jdbc
+				.sql("update scheduled_tasks set picked = true, picked_by = 'dead-node', last_heartbeat = ?, "
+						+ "execution_time = ? where task_name = 'train-job' and task_instance = ? and picked = false")
+				.params(longAgo, longAgo, jobId)
+				.update();
+		});
 		assertThat(updated).as("job still queued").isEqualTo(1);
-		this.jdbc.sql("update jobs set status = 'RUNNING', attempts = ?, node = 'dead-node' where id = ?")
-			.params(attempts, id)
-			.update();
 		return jobId;
 	}
 
 	private static Optional<ProcessHandle> trainingProcess() {
 		return ProcessHandle.current()
 			.descendants()
-			.filter((p) -> p.info().commandLine().orElse("").contains(TrainingProcessMain.class.getName()))
+			.filter((p) -> p.info()
+				.commandLine()
+				.orElse(String.join(" ", p.info().arguments().orElse(new String[0])))
+				.contains(TrainingProcessMain.class.getName()))
 			.findFirst();
 	}
 
