@@ -47,7 +47,11 @@ public class TestIsolation implements ApplicationContextInitializer<Configurable
 					Map.entry("spring.flyway.create-schemas", "true"),
 					Map.entry("spring.jpa.properties.hibernate.default_schema", schema),
 					Map.entry("app.storage.root", artifacts.toString()), Map.entry("app.djl.offline", "true"),
-					Map.entry("app.djl.preload", "false"),
+					Map.entry("app.djl.preload", "false"), Map.entry("app.jobs.heartbeat-interval", "1s"),
+					Map.entry("app.jobs.missed-heartbeats", "4"), Map.entry("app.jobs.polling-interval", "250ms"),
+					Map.entry("app.jobs.retry-delay", "0s"), Map.entry("app.jobs.shutdown-grace", "20s"),
+					Map.entry("app.jobs.metrics-refresh", "1s"),
+					Map.entry("app.jobs.callback-secret", "test-callback-secret"),
 					Map.entry("app.djl.cache-dir", System.getProperty("user.home") + "/.djl.ai"))));
 		context.addApplicationListener((ApplicationListener<ContextClosedEvent>) (event) -> {
 			if (event.getApplicationContext() != context) {

@@ -7,6 +7,7 @@ import java.util.Map;
 import java.util.UUID;
 
 import com.acme.finetune.web.ApiException;
+import com.acme.finetune.web.IdempotencyKeys;
 import com.acme.finetune.web.PageResponse;
 import com.acme.finetune.web.ProblemType;
 
@@ -18,6 +19,7 @@ import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestMapping;
+import org.springframework.web.bind.annotation.RequestHeader;
 import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RequestPart;
 import org.springframework.web.bind.annotation.RestController;
@@ -47,8 +49,10 @@ class DatasetController {
 	@PostMapping(consumes = MediaType.MULTIPART_FORM_DATA_VALUE)
 	ResponseEntity<DatasetSummary> upload(@RequestPart("file") MultipartFile file,
 			@RequestParam(required = false) @Size(max = 255) String name,
-			@RequestParam(required = false) @DecimalMin("0.0") @DecimalMax("0.5") Double validationSplit) {
-		DatasetSummary created = this.datasets.create(file, file.getOriginalFilename(), name, validationSplit);
+			@RequestParam(required = false) @DecimalMin("0.0") @DecimalMax("0.5") Double validationSplit,
+			@RequestHeader(name = IdempotencyKeys.HEADER, required = false) String idempotencyKey) {
+		DatasetSummary created = this.datasets.create(file, file.getOriginalFilename(), name, validationSplit,
+				idempotencyKey);
 		return ResponseEntity.created(URI.create("/api/v1/datasets/" + created.id())).body(created);
 	}
 

@@ -27,6 +27,7 @@ import tools.jackson.databind.json.JsonMapper;
 import com.acme.finetune.storage.ArtifactStore;
 import com.acme.finetune.training.TrainingData;
 import com.acme.finetune.web.ApiException;
+import com.acme.finetune.web.IdempotencyKeys;
 import com.acme.finetune.web.PageResponse;
 import com.acme.finetune.web.ProblemType;
 
@@ -61,6 +62,8 @@ public class DatasetService {
 
 	private final DatasetRepository repository;
 
+	private final IdempotencyKeys idempotency;
+
 	private final ArtifactStore store;
 
 	private final DatasetProperties properties;
@@ -76,8 +79,10 @@ public class DatasetService {
 	private final TransactionTemplate readOnly;
 
 	DatasetService(DatasetRepository repository, ArtifactStore store, DatasetProperties properties,
-			ObjectProvider<DatasetUsage> usages, JdbcTemplate jdbc, PlatformTransactionManager transactionManager) {
+			ObjectProvider<DatasetUsage> usages, JdbcTemplate jdbc, PlatformTransactionManager transactionManager,
+			IdempotencyKeys idempotency) {
 		this.repository = repository;
+		this.idempotency = idempotency;
 		this.store = store;
 		this.properties = properties;
 		this.usages = usages;
@@ -86,6 +91,15 @@ public class DatasetService {
 		this.tx = new TransactionTemplate(transactionManager);
 		this.readOnly = new TransactionTemplate(transactionManager);
 		this.readOnly.setReadOnly(true);
+	}
+
+	private List<ArchiveIntake.ExtractedFile> extract(Path archive, Path target) {
+		try {
+			return new ArchiveIntake(this.properties).extract(archive, target);
+		}
+		catch (IOException ex) {
+			throw new UncheckedIOException(ex);
+		}
 	}
 
 	/**
@@ -126,7 +140,8 @@ public class DatasetService {
 	 * Streams the upload to a temporary file, extracts and checks it, and stores the
 	 * dataset, or refuses it having stored nothing.
 	 */
-	DatasetSummary create(InputStreamSource upload, String filename, String name, Double validationSplit) {
+	DatasetSummary create(InputStreamSource upload, String filename, String name, Double validationSplit,
+			String idempotencyKey) {
 		double split = (validationSplit != null) ? validationSplit : this.properties.defaultValidationSplit();
 		if (Double.isNaN(split) || split < 0 || split > 0.5) {
 			throw new ApiException(ProblemType.VALIDATION, "validationSplit must be between 0 and 0.5").with("errors",
@@ -143,10 +158,15 @@ public class DatasetService {
 			}
 			long size = Files.size(archive);
 			String sha = ArtifactStore.hex(digest.digest());
+			String datasetName = datasetName(name, filename);
 			Path extracted = Files.createDirectory(work.resolve("files"));
-			List<ArchiveIntake.ExtractedFile> files = new ArchiveIntake(this.properties).extract(archive, extracted);
-			DatasetPlanner.Plan plan = new DatasetPlanner(this.properties).plan(files, split);
-			return store(plan, datasetName(name, filename), size, sha);
+			// the same key with the same archive, name and split returns the first
+			// dataset
+			return this.idempotency.once("datasets", idempotencyKey, sha + "|" + datasetName + "|" + split, () -> {
+				List<ArchiveIntake.ExtractedFile> files = extract(archive, extracted);
+				DatasetPlanner.Plan plan = new DatasetPlanner(this.properties).plan(files, split);
+				return store(plan, datasetName, size, sha).id();
+			}, this::find);
 		}
 		catch (IOException ex) {
 			throw new UncheckedIOException(ex);

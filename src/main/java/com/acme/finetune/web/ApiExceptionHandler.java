@@ -7,6 +7,7 @@ import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import org.springframework.data.core.PropertyReferenceException;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.HttpStatusCode;
@@ -51,6 +52,12 @@ class ApiExceptionHandler extends ResponseEntityExceptionHandler {
 			.map((v) -> violation(lastNode(v.getPropertyPath().toString()), v.getMessage()))
 			.toList();
 		return validationProblem(ex, errors, request);
+	}
+
+	@ExceptionHandler(PropertyReferenceException.class)
+	ResponseEntity<Object> handleBadSort(PropertyReferenceException ex, WebRequest request) {
+		return validationProblem(ex, List.of(violation("sort", "unknown property '" + ex.getPropertyName() + "'")),
+				request);
 	}
 
 	@ExceptionHandler(Exception.class)

@@ -220,6 +220,41 @@ class DatasetApiTests extends AbstractIntegrationTests {
 	// ---- happy paths ---------------------------------------------------------------
 
 	@Test
+	void theSameIdempotencyKeyGivesOneDataset() {
+		byte[] zip = archive().images("ant", 3, 40).images("bee", 3, 40).zip();
+		String key = java.util.UUID.randomUUID().toString();
+		EntityExchangeResult<byte[]> first = postWithKey(zip, key, "0.2");
+		EntityExchangeResult<byte[]> second = postWithKey(zip, key, "0.2");
+		assertThat(first.getStatus().value()).isEqualTo(201);
+		assertThat(second.getStatus().value()).isEqualTo(201);
+		assertThat(body(second).get("id").asString()).isEqualTo(body(first).get("id").asString());
+		EntityExchangeResult<byte[]> other = postWithKey(zip, key, "0.4");
+		assertThat(other.getStatus().value()).isEqualTo(422);
+		assertThat(body(other).get("type").asString()).isEqualTo(ProblemType.IDEMPOTENCY_KEY_REUSED.uri().toString());
+	}
+
+	private EntityExchangeResult<byte[]> postWithKey(byte[] archive, String key, String split) {
+		MultiValueMap<String, Object> parts = new LinkedMultiValueMap<>();
+		parts.add("file", new ByteArrayResource(archive) {
+
+			@Override
+			public String getFilename() {
+				return "insects.zip";
+			}
+
+		});
+		parts.add("validationSplit", split);
+		return this.client.post()
+			.uri("/api/v1/datasets")
+			.header("Idempotency-Key", key)
+			.contentType(MediaType.MULTIPART_FORM_DATA)
+			.body(parts)
+			.exchange()
+			.expectBody()
+			.returnResult();
+	}
+
+	@Test
 	void flatLayoutIsSplitPerClassAndDeterministically() throws IOException {
 		byte[] zip = archive().images("cat", 5, 40).images("dog", 10, 40).zip();
 		EntityExchangeResult<byte[]> result = post(zip, "pets.zip", Map.of());

@@ -159,7 +159,9 @@ class ApiKeyAuthenticationTests extends AbstractIntegrationTests {
 			.expectBody(String.class)
 			.returnResult()
 			.getResponseBody();
-		assertThat(metrics).contains("jvm_memory_used_bytes").contains("jvm_");
+		assertThat(metrics).contains("jvm_memory_used_bytes")
+			.contains("finetune_jobs{status=\"QUEUED\"}")
+			.contains("finetune_jobs_queue_depth");
 	}
 
 	@Test

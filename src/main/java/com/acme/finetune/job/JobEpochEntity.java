@@ -1,0 +1,40 @@
+package com.acme.finetune.job;
+
+import java.io.Serializable;
+import java.util.UUID;
+
+import jakarta.persistence.Entity;
+import jakarta.persistence.Id;
+import jakarta.persistence.IdClass;
+import jakarta.persistence.Table;
+
+/** One epoch's metrics of a job. */
+@Entity
+@Table(name = "job_epochs")
+@IdClass(JobEpochEntity.Key.class)
+class JobEpochEntity {
+
+	@Id
+	UUID jobId;
+
+	@Id
+	int epoch;
+
+	double trainLoss;
+
+	double trainAccuracy;
+
+	double valLoss;
+
+	double valAccuracy;
+
+	double learningRate;
+
+	long durationMs;
+
+	double imagesPerSecond;
+
+	record Key(UUID jobId, int epoch) implements Serializable {
+	}
+
+}

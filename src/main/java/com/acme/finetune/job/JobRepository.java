@@ -1,0 +1,82 @@
+package com.acme.finetune.job;
+
+import java.time.Instant;
+import java.util.Collection;
+import java.util.List;
+import java.util.UUID;
+
+import org.springframework.data.domain.Page;
+import org.springframework.data.domain.Pageable;
+import org.springframework.data.jpa.repository.JpaRepository;
+import org.springframework.data.jpa.repository.Modifying;
+import org.springframework.data.jpa.repository.Query;
+import org.springframework.transaction.annotation.Transactional;
+
+/**
+ * Jobs and their guarded state transitions: every transition names the status it expects,
+ * so a cancel racing a finish (or two nodes racing for one job) changes a row at most
+ * once.
+ */
+interface JobRepository extends JpaRepository<JobEntity, UUID> {
+
+	Page<JobEntity> findByStatus(JobStatus status, Pageable pageable);
+
+	long countByStatus(JobStatus status);
+
+	boolean existsByDatasetIdAndStatusIn(UUID datasetId, Collection<JobStatus> statuses);
+
+	@Transactional
+	@Modifying(clearAutomatically = true, flushAutomatically = true)
+	@Query("""
+			update JobEntity j set j.status = com.acme.finetune.job.JobStatus.RUNNING, j.attempts = j.attempts + 1,
+			j.node = :node, j.startedAt = coalesce(j.startedAt, :now), j.updatedAt = :now, j.errorMessage = null,
+			j.errorType = null where j.id = :id and j.status = com.acme.finetune.job.JobStatus.QUEUED
+			and j.cancelRequested = false""")
+	int claim(UUID id, String node, Instant now);
+
+	@Transactional
+	@Modifying(clearAutomatically = true, flushAutomatically = true)
+	@Query("""
+			update JobEntity j set j.epoch = :epoch, j.totalEpochs = :totalEpochs, j.step = :step,
+			j.totalSteps = :totalSteps, j.percent = :percent, j.etaSeconds = :eta, j.imagesPerSecond = :ips,
+			j.updatedAt = :now where j.id = :id and j.status = com.acme.finetune.job.JobStatus.RUNNING""")
+	int progress(UUID id, int epoch, int totalEpochs, int step, int totalSteps, double percent, Long eta, Double ips,
+			Instant now);
+
+	@Transactional
+	@Modifying(clearAutomatically = true, flushAutomatically = true)
+	@Query("""
+			update JobEntity j set j.status = com.acme.finetune.job.JobStatus.SUCCEEDED, j.modelId = :modelId,
+			j.finalMetrics = :finalMetrics, j.percent = 100, j.etaSeconds = 0, j.finishedAt = :now,
+			j.updatedAt = :now where j.id = :id and j.status = com.acme.finetune.job.JobStatus.RUNNING""")
+	int succeed(UUID id, UUID modelId, String finalMetrics, Instant now);
+
+	@Transactional
+	@Modifying(clearAutomatically = true, flushAutomatically = true)
+	@Query("""
+			update JobEntity j set j.status = :status, j.errorMessage = :message, j.errorType = :type,
+			j.finishedAt = :now, j.updatedAt = :now where j.id = :id and j.status in :from""")
+	int end(UUID id, JobStatus status, String message, String type, Instant now, Collection<JobStatus> from);
+
+	@Transactional
+	@Modifying(clearAutomatically = true, flushAutomatically = true)
+	@Query("""
+			update JobEntity j set j.status = com.acme.finetune.job.JobStatus.QUEUED, j.node = null,
+			j.errorMessage = :message, j.errorType = :type, j.updatedAt = :now
+			where j.id = :id and j.status = com.acme.finetune.job.JobStatus.RUNNING""")
+	int requeue(UUID id, String message, String type, Instant now);
+
+	@Transactional
+	@Modifying(clearAutomatically = true, flushAutomatically = true)
+	@Query("""
+			update JobEntity j set j.cancelRequested = true, j.updatedAt = :now
+			where j.id = :id and j.status = com.acme.finetune.job.JobStatus.RUNNING""")
+	int requestCancel(UUID id, Instant now);
+
+	@Query("select j.cancelRequested from JobEntity j where j.id = :id")
+	boolean isCancelRequested(UUID id);
+
+	@Query("select j.status, count(j) from JobEntity j group by j.status")
+	List<Object[]> countByStatus();
+
+}

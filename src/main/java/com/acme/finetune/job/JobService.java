@@ -1,0 +1,184 @@
+package com.acme.finetune.job;
+
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+import com.acme.finetune.backbone.BackboneCatalog;
+import com.acme.finetune.dataset.DatasetService;
+import com.acme.finetune.training.EpochMetrics;
+import com.acme.finetune.web.ApiException;
+import com.acme.finetune.web.IdempotencyKeys;
+import com.acme.finetune.web.PageResponse;
+import com.acme.finetune.web.ProblemType;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.ObjectMapper;
+
+import org.springframework.data.domain.Page;
+import org.springframework.data.domain.Pageable;
+import org.springframework.stereotype.Service;
+import org.springframework.transaction.annotation.Transactional;
+import org.springframework.transaction.support.TransactionTemplate;
+
+/**
+ * Submitting, reading and cancelling jobs. Creation writes the job row and its queue
+ * entry in one transaction, so a job is queued exactly when it exists.
+ */
+@Service
+public class JobService {
+
+	static final String IDEMPOTENCY_SCOPE = "jobs";
+
+	private final JobRepository jobs;
+
+	private final JobEpochRepository epochs;
+
+	private final JobQueue queue;
+
+	private final JobEvents events;
+
+	private final JobExecutor executor;
+
+	private final DatasetService datasets;
+
+	private final BackboneCatalog backbones;
+
+	private final IdempotencyKeys idempotency;
+
+	private final TransactionTemplate transaction;
+
+	private final ObjectMapper json;
+
+	JobService(JobRepository jobs, JobEpochRepository epochs, JobQueue queue, JobEvents events, JobExecutor executor,
+			DatasetService datasets, BackboneCatalog backbones, IdempotencyKeys idempotency,
+			TransactionTemplate transaction, ObjectMapper json) {
+		this.jobs = jobs;
+		this.epochs = epochs;
+		this.queue = queue;
+		this.events = events;
+		this.executor = executor;
+		this.datasets = datasets;
+		this.backbones = backbones;
+		this.idempotency = idempotency;
+		this.transaction = transaction;
+		this.json = json;
+	}
+
+	/** A new job, or the one first created with the same idempotency key and body. */
+	public JobView submit(JsonNode body, String idempotencyKey) {
+		JobSpec spec = check(body);
+		String specJson = this.json.writeValueAsString(spec);
+		return this.idempotency.once(IDEMPOTENCY_SCOPE, idempotencyKey, specJson, () -> create(spec, specJson),
+				this::get);
+	}
+
+	/**
+	 * Parses and checks a submission: every violation at once, then dataset and base
+	 * model.
+	 */
+	JobSpec check(JsonNode body) {
+		JobSpecParser.Result parsed = JobSpecParser.parse(body);
+		if (!parsed.violations().isEmpty()) {
+			throw new ApiException(ProblemType.VALIDATION,
+					parsed.violations().size() + " problem(s) with the job specification")
+				.with("errors", parsed.violations());
+		}
+		JobSpec spec = parsed.spec();
+		try {
+			this.datasets.find(spec.datasetId());
+		}
+		catch (ApiException ex) {
+			if (ex.type() != ProblemType.NOT_FOUND) {
+				throw ex;
+			}
+			throw new ApiException(ProblemType.VALIDATION, "The dataset does not exist").with("errors", List
+				.of(Map.of("field", "datasetId", "message", "dataset " + spec.datasetId() + " does not exist")));
+		}
+		this.backbones.resolve(spec.baseModel());
+		return spec;
+	}
+
+	private UUID create(JobSpec spec, String specJson) {
+		return this.transaction.execute((status) -> {
+			JobEntity job = new JobEntity();
+			job.id = UUID.randomUUID();
+			job.status = JobStatus.QUEUED;
+			job.datasetId = spec.datasetId();
+			job.baseModel = spec.baseModel();
+			job.spec = specJson;
+			job.totalEpochs = spec.hyperparameters().epochs();
+			job.createdAt = java.time.Instant.now();
+			job.updatedAt = job.createdAt;
+			this.jobs.saveAndFlush(job);
+			this.queue.enqueue(job.id);
+			this.events.append(job.id, JobEvents.STATUS, Map.of("status", JobStatus.QUEUED));
+			return job.id;
+		});
+	}
+
+	@Transactional(readOnly = true)
+	public JobView get(UUID id) {
+		return view(this.jobs.findById(id).orElseThrow(() -> ApiException.notFound("Job", id)));
+	}
+
+	@Transactional(readOnly = true)
+	public PageResponse<JobView> list(JobStatus status, Pageable pageable) {
+		Page<JobEntity> page = (status != null) ? this.jobs.findByStatus(status, pageable)
+				: this.jobs.findAll(pageable);
+		return PageResponse.of(page, this::view);
+	}
+
+	@Transactional(readOnly = true)
+	public JobMetricsView metrics(UUID id) {
+		JobEntity job = this.jobs.findById(id).orElseThrow(() -> ApiException.notFound("Job", id));
+		List<EpochMetrics> epochs = this.epochs.findByJobIdOrderByEpoch(id).stream().map(JobService::metrics).toList();
+		Object finalMetrics = (job.finalMetrics != null) ? this.json.readValue(job.finalMetrics, Map.class) : null;
+		return new JobMetricsView(epochs, finalMetrics);
+	}
+
+	/**
+	 * Cancels a job: a queued one at once, a running one within one training step (the
+	 * worker notices the request); a finished job cannot be cancelled (409).
+	 */
+	public JobView cancel(UUID id) {
+		JobEntity job = this.jobs.findById(id).orElseThrow(() -> ApiException.notFound("Job", id));
+		if (job.status == JobStatus.QUEUED && this.executor.cancelQueued(id)) {
+			return get(id);
+		}
+		if (this.jobs.requestCancel(id, java.time.Instant.now()) == 0) {
+			JobEntity current = this.jobs.findById(id).orElseThrow();
+			if (current.status == JobStatus.QUEUED && this.executor.cancelQueued(id)) {
+				return get(id);
+			}
+			if (current.status.isTerminal()) {
+				throw ApiException.conflict("Job " + id + " already ended " + current.status);
+			}
+		}
+		return get(id);
+	}
+
+	/** Per-epoch metrics and, once the job succeeded, the final per-class evaluation. */
+	public record JobMetricsView(List<EpochMetrics> epochs, @JsonProperty("final") Object finalMetrics) {
+	}
+
+	private JobView view(JobEntity e) {
+		EpochMetrics latest = this.epochs.findByJobIdOrderByEpoch(e.id)
+			.stream()
+			.reduce((a, b) -> b)
+			.map(JobService::metrics)
+			.orElse(null);
+		JobView.Error error = (e.errorMessage != null || e.errorType != null)
+				? new JobView.Error(e.errorMessage, e.errorType) : null;
+		return new JobView(e.id, e.status, this.json.readValue(e.spec, JobSpec.class), e.datasetId,
+				new JobView.Progress(e.epoch, e.totalEpochs, e.step, e.totalSteps, e.percent, e.etaSeconds,
+						e.imagesPerSecond),
+				latest, e.modelId, error, e.attempts, e.node, e.createdAt, e.startedAt, e.finishedAt);
+	}
+
+	private static EpochMetrics metrics(JobEpochEntity e) {
+		return new EpochMetrics(e.epoch, e.trainLoss, e.trainAccuracy, e.valLoss, e.valAccuracy, e.learningRate,
+				e.durationMs, e.imagesPerSecond);
+	}
+
+}

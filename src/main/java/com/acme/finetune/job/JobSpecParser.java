@@ -1,0 +1,243 @@
+package com.acme.finetune.job;
+
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.function.Function;
+import java.util.regex.Pattern;
+
+import com.acme.finetune.training.Hyperparameters.Augmentation;
+import com.acme.finetune.training.Hyperparameters.ClassWeights;
+import com.acme.finetune.training.Hyperparameters.EarlyStoppingMetric;
+import com.acme.finetune.training.Hyperparameters.LrSchedule;
+import com.acme.finetune.training.Hyperparameters.Optimizer;
+import com.acme.finetune.training.Stage;
+import com.acme.finetune.training.TrainingRequest.BatchNormMode;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * Turns a submitted job body into a {@link JobSpec}, filling in the seed's defaults and
+ * collecting every violation (unknown fields, wrong types, values out of range) instead
+ * of stopping at the first, so a client can fix a request in one go.
+ */
+final class JobSpecParser {
+
+	static final com.acme.finetune.training.Hyperparameters DEFAULTS = com.acme.finetune.training.Hyperparameters
+		.defaults();
+
+	private static final Pattern DEVICE = Pattern.compile("auto|cpu|gpu|gpu:\\d{1,2}");
+
+	private final List<Map<String, String>> violations = new ArrayList<>();
+
+	private JobSpecParser() {
+	}
+
+	/**
+	 * The parsed spec and what was wrong with the body; the spec is null when anything
+	 * was.
+	 */
+	record Result(JobSpec spec, List<Map<String, String>> violations) {
+	}
+
+	static Result parse(JsonNode body) {
+		JobSpecParser parser = new JobSpecParser();
+		JobSpec spec = parser.root(body);
+		return new Result(parser.violations.isEmpty() ? spec : null, List.copyOf(parser.violations));
+	}
+
+	private JobSpec root(JsonNode body) {
+		if (body == null || !body.isObject()) {
+			violation("", "the body must be a JSON object");
+			return null;
+		}
+		unknownFields(body, "", Set.of("datasetId", "baseModel", "freeze", "hyperparameters", "device",
+				"timeoutMinutes", "callbackUrl"));
+		UUID datasetId = null;
+		JsonNode dataset = body.get("datasetId");
+		if (dataset == null || dataset.isNull()) {
+			violation("datasetId", "is required");
+		}
+		else {
+			try {
+				datasetId = UUID.fromString(dataset.asString());
+			}
+			catch (IllegalArgumentException ex) {
+				violation("datasetId", "must be a UUID");
+			}
+		}
+		String baseModel = text(body, "baseModel", "resnet50-imagenet");
+		if (baseModel != null && (baseModel.isBlank() || baseModel.length() > 200)) {
+			violation("baseModel", "must be a backbone id or model:<id>");
+		}
+		JobSpec.Freeze freeze = freeze(object(body, "freeze"));
+		JobSpec.Hyperparameters hyperparameters = hyperparameters(object(body, "hyperparameters"));
+		String device = text(body, "device", "auto");
+		if (device != null && !DEVICE.matcher(device).matches()) {
+			violation("device", "must be one of auto, cpu, gpu, gpu:N");
+		}
+		int timeout = integer(body, "timeoutMinutes", "timeoutMinutes", 240, 1, 7 * 24 * 60);
+		String callbackUrl = text(body, "callbackUrl", null);
+		if (callbackUrl != null && !callbackUrl.matches("https?://\\S+")) {
+			violation("callbackUrl", "must be an http(s) URL");
+		}
+		return new JobSpec(datasetId, baseModel, freeze, hyperparameters, device, timeout, callbackUrl);
+	}
+
+	private JobSpec.Freeze freeze(JsonNode node) {
+		if (node == null) {
+			return new JobSpec.Freeze("layer4", "frozen");
+		}
+		unknownFields(node, "freeze.", Set.of("upTo", "batchNorm"));
+		String upTo = choice(node, "upTo", "freeze.upTo", "layer4", Stage.values(), Stage::id);
+		String batchNorm = choice(node, "batchNorm", "freeze.batchNorm", "frozen", BatchNormMode.values(),
+				(m) -> m.name().toLowerCase(java.util.Locale.ROOT));
+		return new JobSpec.Freeze(upTo, batchNorm);
+	}
+
+	private JobSpec.Hyperparameters hyperparameters(JsonNode node) {
+		com.acme.finetune.training.Hyperparameters d = DEFAULTS;
+		JsonNode n = (node != null) ? node : tools.jackson.databind.node.JsonNodeFactory.instance.objectNode();
+		String p = "hyperparameters.";
+		unknownFields(n, p, Set.of("epochs", "batchSize", "learningRate", "optimizer", "momentum", "weightDecay",
+				"lrSchedule", "imageSize", "augmentation", "labelSmoothing", "classWeights", "seed", "earlyStopping"));
+		int epochs = integer(n, "epochs", p + "epochs", d.epochs(), 1, 1000);
+		int batchSize = integer(n, "batchSize", p + "batchSize", d.batchSize(), 1, 1024);
+		double lr = number(n, "learningRate", p + "learningRate", d.learningRate(), 1e-8, 10, false);
+		String optimizer = choice(n, "optimizer", p + "optimizer", d.optimizer().id(), Optimizer.values(),
+				Optimizer::id);
+		double momentum = number(n, "momentum", p + "momentum", d.momentum(), 0, 1, true);
+		double weightDecay = number(n, "weightDecay", p + "weightDecay", d.weightDecay(), 0, 1, true);
+		String schedule = choice(n, "lrSchedule", p + "lrSchedule", d.lrSchedule().id(), LrSchedule.values(),
+				LrSchedule::id);
+		int imageSize = integer(n, "imageSize", p + "imageSize", d.imageSize(), 32, 1024);
+		String augmentation = choice(n, "augmentation", p + "augmentation", d.augmentation().id(),
+				Augmentation.values(), Augmentation::id);
+		double smoothing = number(n, "labelSmoothing", p + "labelSmoothing", d.labelSmoothing(), 0, 0.99, true);
+		String classWeights = choice(n, "classWeights", p + "classWeights", d.classWeights().id(),
+				ClassWeights.values(), ClassWeights::id);
+		long seed = longValue(n, "seed", p + "seed", d.seed());
+		JsonNode es = object(n, "earlyStopping", p + "earlyStopping");
+		int patience = d.earlyStopping().patience();
+		String metric = d.earlyStopping().metric().id();
+		if (es != null) {
+			unknownFields(es, p + "earlyStopping.", Set.of("patience", "metric"));
+			patience = integer(es, "patience", p + "earlyStopping.patience", patience, 0, 1000);
+			metric = choice(es, "metric", p + "earlyStopping.metric", metric, EarlyStoppingMetric.values(),
+					EarlyStoppingMetric::id);
+		}
+		return new JobSpec.Hyperparameters(epochs, batchSize, lr, optimizer, momentum, weightDecay, schedule, imageSize,
+				augmentation, smoothing, classWeights, seed, new JobSpec.EarlyStopping(patience, metric));
+	}
+
+	private void unknownFields(JsonNode node, String prefix, Set<String> known) {
+		for (Iterator<String> names = node.propertyNames().iterator(); names.hasNext();) {
+			String name = names.next();
+			if (!known.contains(name)) {
+				violation(prefix + name, "unknown field");
+			}
+		}
+	}
+
+	private JsonNode object(JsonNode parent, String name) {
+		return object(parent, name, name);
+	}
+
+	private JsonNode object(JsonNode parent, String name, String path) {
+		JsonNode node = parent.get(name);
+		if (node == null || node.isNull()) {
+			return null;
+		}
+		if (!node.isObject()) {
+			violation(path, "must be an object");
+			return null;
+		}
+		return node;
+	}
+
+	private String text(JsonNode parent, String name, String fallback) {
+		JsonNode node = parent.get(name);
+		if (node == null || node.isNull()) {
+			return fallback;
+		}
+		if (!node.isString()) {
+			violation(name, "must be a string");
+			return fallback;
+		}
+		return node.asString();
+	}
+
+	private <E> String choice(JsonNode parent, String name, String path, String fallback, E[] values,
+			Function<E, String> id) {
+		JsonNode node = parent.get(name);
+		if (node == null || node.isNull()) {
+			return fallback;
+		}
+		List<String> allowed = java.util.Arrays.stream(values).map(id).toList();
+		if (!node.isString() || !allowed.contains(node.asString())) {
+			violation(path, "must be one of " + String.join(", ", allowed));
+			return fallback;
+		}
+		return node.asString();
+	}
+
+	private int integer(JsonNode parent, String name, String path, int fallback, int min, int max) {
+		JsonNode node = parent.get(name);
+		if (node == null || node.isNull()) {
+			return fallback;
+		}
+		if (!node.isIntegralNumber() || !node.canConvertToInt()) {
+			violation(path, "must be an integer");
+			return fallback;
+		}
+		int value = node.asInt();
+		if (value < min || value > max) {
+			violation(path, "must be between " + min + " and " + max);
+			return fallback;
+		}
+		return value;
+	}
+
+	private long longValue(JsonNode parent, String name, String path, long fallback) {
+		JsonNode node = parent.get(name);
+		if (node == null || node.isNull()) {
+			return fallback;
+		}
+		if (!node.isIntegralNumber() || !node.canConvertToLong()) {
+			violation(path, "must be an integer");
+			return fallback;
+		}
+		return node.asLong();
+	}
+
+	private double number(JsonNode parent, String name, String path, double fallback, double min, double max,
+			boolean minInclusive) {
+		JsonNode node = parent.get(name);
+		if (node == null || node.isNull()) {
+			return fallback;
+		}
+		if (!node.isNumber()) {
+			violation(path, "must be a number");
+			return fallback;
+		}
+		double value = node.asDouble();
+		boolean aboveMin = minInclusive ? value >= min : value > min;
+		if (!aboveMin || value > max || Double.isNaN(value)) {
+			violation(path,
+					"must be " + (minInclusive ? "between " + min : "greater than " + min) + " and at most " + max);
+			return fallback;
+		}
+		return value;
+	}
+
+	private void violation(String field, String message) {
+		Map<String, String> v = new LinkedHashMap<>();
+		v.put("field", field);
+		v.put("message", message);
+		this.violations.add(v);
+	}
+
+}

@@ -1,0 +1,102 @@
+package com.acme.finetune.job;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import com.acme.finetune.job.TrainingProcessProtocol.Message;
+import com.acme.finetune.job.TrainingProcessProtocol.Request;
+import com.acme.finetune.training.EpochMetrics;
+import com.acme.finetune.training.FineTuner;
+import com.acme.finetune.training.TrainingCancelledException;
+import com.acme.finetune.training.TrainingListener;
+import com.acme.finetune.training.TrainingResult;
+
+/**
+ * The training process: one JVM per job attempt, started by a worker, so a native crash,
+ * an out-of-memory kill or a hang in libtorch ends this process and not the service. It
+ * runs the plain-Java training core and reports through {@link TrainingProcessProtocol}.
+ */
+public final class TrainingProcessMain {
+
+	private static final PrintStream out = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out),
+			true, StandardCharsets.UTF_8);
+
+	private static volatile boolean stopRequested;
+
+	private TrainingProcessMain() {
+	}
+
+	public static void main(String[] args) throws Exception {
+		Request request = TrainingProcessProtocol.JSON.readValue(Files.readString(Path.of(args[0])), Request.class);
+		watchStdin();
+		TrainingListener listener = new TrainingListener() {
+
+			@Override
+			public void onStart(int totalEpochs, int stepsPerEpoch) {
+				send(Message.start(totalEpochs, stepsPerEpoch));
+			}
+
+			@Override
+			public void onStep(int epoch, int step, int stepsPerEpoch, double loss, double imagesPerSecond) {
+				send(Message.step(epoch, step, stepsPerEpoch, loss, imagesPerSecond));
+			}
+
+			@Override
+			public void onEpoch(EpochMetrics metrics) {
+				send(Message.epoch(metrics));
+			}
+
+			@Override
+			public boolean isCancelled() {
+				return stopRequested;
+			}
+
+		};
+		int exitCode;
+		try {
+			TrainingResult result = new FineTuner().train(request.training(), request.data(), listener);
+			send(Message.result(result));
+			exitCode = 0;
+		}
+		catch (TrainingCancelledException ex) {
+			send(Message.cancelled());
+			exitCode = 0;
+		}
+		catch (Throwable ex) {
+			ex.printStackTrace(System.err);
+			send(Message.error(ex));
+			exitCode = 2;
+		}
+		System.exit(exitCode);
+	}
+
+	/** Commands from the worker; end of input means the worker died, so stop too. */
+	private static void watchStdin() {
+		Thread thread = new Thread(() -> {
+			try (BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8))) {
+				String line;
+				while ((line = in.readLine()) != null) {
+					if (TrainingProcessProtocol.CANCEL.equals(line.trim())
+							|| TrainingProcessProtocol.STOP.equals(line.trim())) {
+						stopRequested = true;
+					}
+				}
+			}
+			catch (Exception ex) {
+				// fall through: treat a broken pipe like the worker going away
+			}
+			stopRequested = true;
+		}, "worker-commands");
+		thread.setDaemon(true);
+		thread.start();
+	}
+
+	private static synchronized void send(Message message) {
+		out.println(TrainingProcessProtocol.PREFIX + TrainingProcessProtocol.JSON.writeValueAsString(message));
+	}
+
+}

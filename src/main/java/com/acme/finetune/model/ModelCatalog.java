@@ -1,0 +1,130 @@
+package com.acme.finetune.model;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.stream.Stream;
+
+import com.acme.finetune.storage.ArtifactStore;
+import com.acme.finetune.web.ApiException;
+import com.acme.finetune.web.PageResponse;
+import tools.jackson.core.type.TypeReference;
+import tools.jackson.databind.ObjectMapper;
+
+import org.springframework.data.domain.Pageable;
+import org.springframework.stereotype.Service;
+import org.springframework.transaction.annotation.Transactional;
+
+/**
+ * The registry of fine-tuned models: rows in the database, artifacts under
+ * {@code models/<id>} in the artifact store.
+ */
+@Service
+public class ModelCatalog {
+
+	private final ModelRepository models;
+
+	private final ArtifactStore store;
+
+	private final ObjectMapper json;
+
+	ModelCatalog(ModelRepository models, ArtifactStore store, ObjectMapper json) {
+		this.models = models;
+		this.store = store;
+		this.json = json;
+	}
+
+	/** Moves a finished artifact into the store and records the model. */
+	@Transactional
+	public ModelView register(NewModel model) {
+		UUID id = UUID.randomUUID();
+		Path target = this.store.area("models", id.toString());
+		try {
+			Files.createDirectories(target.getParent());
+			try {
+				Files.move(model.artifactDir(), target, StandardCopyOption.ATOMIC_MOVE);
+			}
+			catch (AtomicMoveNotSupportedException ex) {
+				Files.move(model.artifactDir(), target);
+			}
+		}
+		catch (IOException ex) {
+			throw new UncheckedIOException("Cannot store model artifact", ex);
+		}
+		ModelEntity entity = new ModelEntity();
+		entity.id = id;
+		entity.jobId = model.jobId();
+		entity.name = model.name();
+		entity.labels = this.json.writeValueAsString(model.labels());
+		entity.backbone = model.backbone();
+		entity.freeze = this.json.writeValueAsString(model.freeze());
+		entity.imageSize = model.imageSize();
+		entity.metrics = this.json.writeValueAsString(model.metrics());
+		entity.totalParameters = model.totalParameters();
+		entity.trainableParameters = model.trainableParameters();
+		entity.sizeBytes = sizeOf(target);
+		entity.artifactPath = this.store.root().relativize(target).toString();
+		entity.createdAt = Instant.now();
+		return view(this.models.save(entity));
+	}
+
+	@Transactional(readOnly = true)
+	public Optional<ModelView> find(UUID id) {
+		return this.models.findById(id).map(this::view);
+	}
+
+	public ModelView get(UUID id) {
+		return find(id).orElseThrow(() -> ApiException.notFound("Model", id));
+	}
+
+	/** The directory of a model's artifact. */
+	@Transactional(readOnly = true)
+	public Path artifactDir(UUID id) {
+		ModelEntity entity = this.models.findById(id).orElseThrow(() -> ApiException.notFound("Model", id));
+		return this.store.root().resolve(entity.artifactPath);
+	}
+
+	@Transactional(readOnly = true)
+	public PageResponse<ModelView> list(Pageable pageable) {
+		return PageResponse.of(this.models.findAll(pageable), this::view);
+	}
+
+	/** Deletes the row, then the files; a missing model is a 404. */
+	@Transactional
+	public void delete(UUID id) {
+		ModelEntity entity = this.models.findById(id).orElseThrow(() -> ApiException.notFound("Model", id));
+		this.models.delete(entity);
+		this.models.flush();
+		try {
+			ArtifactStore.deleteRecursively(this.store.root().resolve(entity.artifactPath));
+		}
+		catch (IOException ex) {
+			throw new UncheckedIOException("Model deleted but its files could not be removed", ex);
+		}
+	}
+
+	private ModelView view(ModelEntity e) {
+		return new ModelView(e.id, e.jobId, e.name, this.json.readValue(e.labels, new TypeReference<List<String>>() {
+		}), e.backbone, this.json.readValue(e.freeze, new TypeReference<Map<String, Object>>() {
+		}), e.imageSize, this.json.readValue(e.metrics, new TypeReference<Map<String, Object>>() {
+		}), new ModelView.Parameters(e.totalParameters, e.trainableParameters), e.sizeBytes, e.createdAt);
+	}
+
+	private static long sizeOf(Path dir) {
+		try (Stream<Path> files = Files.walk(dir)) {
+			return files.filter(Files::isRegularFile).mapToLong((p) -> p.toFile().length()).sum();
+		}
+		catch (IOException ex) {
+			return 0;
+		}
+	}
+
+}

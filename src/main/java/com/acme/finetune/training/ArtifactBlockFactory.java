@@ -1,0 +1,68 @@
+package com.acme.finetune.training;
+
+import java.io.BufferedInputStream;
+import java.io.DataInputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+import ai.djl.MalformedModelException;
+import ai.djl.Model;
+import ai.djl.ndarray.NDManager;
+import ai.djl.nn.Block;
+import ai.djl.nn.BlockFactory;
+import ai.djl.nn.core.Linear;
+import ai.djl.pytorch.engine.PtNDManager;
+import ai.djl.pytorch.engine.PtSymbolBlock;
+import ai.djl.pytorch.jni.JniUtils;
+
+/**
+ * Rebuilds a saved model's network for DJL's {@code Criteria}: named as
+ * {@code blockFactory} in the artifact's {@code serving.properties}, and shipped with its
+ * few classes as a jar inside the artifact, so plain DJL finds it without this service.
+ * It reads the parameter files itself (the artifact sets {@code hasParameter=false}),
+ * which keeps the file names independent of the directory name DJL would otherwise derive
+ * them from.
+ */
+public class ArtifactBlockFactory implements BlockFactory {
+
+	private static final long serialVersionUID = 1L;
+
+	@Override
+	public Block newBlock(Model model, Path modelPath, Map<String, ?> arguments) {
+		String network = String.valueOf(arguments.get("network"));
+		int numClasses = Integer.parseInt(String.valueOf(arguments.get("numClasses")));
+		try {
+			return load(model.getNDManager(), modelPath, network, numClasses,
+					Boolean.parseBoolean(String.valueOf(arguments.get("classifierRemoved"))),
+					Integer.parseInt(String.valueOf(arguments.get("featureDim"))), false);
+		}
+		catch (IOException ex) {
+			throw new UncheckedIOException(ex);
+		}
+	}
+
+	static Classifier load(NDManager manager, Path dir, String network, int numClasses, boolean classifierRemoved,
+			int featureDim, boolean trainable) throws IOException {
+		if (ResNet50Block.KIND.equals(network)) {
+			return ResNet50Block.load(manager, dir, numClasses);
+		}
+		if (!TorchScriptClassifier.KIND.equals(network)) {
+			throw new IOException("Unknown network kind '" + network + "' in " + dir.getFileName());
+		}
+		PtSymbolBlock backbone = JniUtils.loadModule((PtNDManager) manager,
+				dir.resolve(TorchScriptClassifier.BACKBONE_FILE), true, new String[0], new String[0], trainable);
+		Linear head = ResNet50Block.newHead(numClasses);
+		try (DataInputStream in = new DataInputStream(
+				new BufferedInputStream(Files.newInputStream(dir.resolve(TorchScriptClassifier.HEAD_FILE))))) {
+			head.loadParameters(manager, in);
+		}
+		catch (MalformedModelException ex) {
+			throw new IOException("Unreadable head parameters in " + dir.getFileName(), ex);
+		}
+		return new TorchScriptClassifier(backbone, head, featureDim, numClasses, classifierRemoved);
+	}
+
+}

@@ -1,0 +1,291 @@
+package com.acme.finetune.training;
+
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.Reader;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Properties;
+import java.util.jar.JarEntry;
+import java.util.jar.JarOutputStream;
+
+import ai.djl.Device;
+import ai.djl.MalformedModelException;
+import ai.djl.inference.Predictor;
+import ai.djl.modality.Classifications;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.repository.zoo.Criteria;
+import ai.djl.repository.zoo.ModelNotFoundException;
+import ai.djl.repository.zoo.ZooModel;
+import ai.djl.translate.TranslateException;
+import ai.djl.translate.Translator;
+import ai.djl.translate.TranslatorContext;
+
+/**
+ * A trained model on disk and, once loaded, in memory: one long-lived DJL
+ * {@link ZooModel}; {@link Predictor}s from {@link #newPredictor()} are cheap and must
+ * not be shared across threads.
+ *
+ * <p>
+ * Layout of an artifact directory:
+ * <ul>
+ * <li>{@code model.params} (network {@code resnet50}: the whole DJL ResNet-50 + head), or
+ * {@code backbone.pt} (TorchScript, fine-tuned weights) + {@code head.params} (network
+ * {@code torchscript});</li>
+ * <li>{@code synset.txt}: the labels, one per line, in output order;</li>
+ * <li>{@code serving.properties}: DJL's model configuration (engine, block factory,
+ * {@code ImageClassificationTranslatorFactory} with the evaluation transform as its
+ * arguments) plus our keys: {@code network}, {@code numClasses}, {@code featureDim},
+ * {@code imageSize}, {@code resizeShorter}, {@code mean}, {@code std};</li>
+ * <li>{@code finetune-blocks.jar}: the block factory and block classes, which DJL puts on
+ * the class path of the model, so plain DJL loads the directory with
+ * {@code Criteria.builder().setTypes(Image.class, Classifications.class).optModelPath(dir)}
+ * and nothing else.</li>
+ * </ul>
+ */
+public final class ModelArtifact implements AutoCloseable {
+
+	public static final String SYNSET_FILE = "synset.txt";
+
+	public static final String SERVING_PROPERTIES = "serving.properties";
+
+	public static final String BLOCKS_JAR = "finetune-blocks.jar";
+
+	/** The classes a plain DJL process needs to rebuild the network (no dependencies). */
+	private static final List<Class<?>> JAR_CLASSES = List.of(ArtifactBlockFactory.class, Classifier.class,
+			ResNet50Block.class, TorchScriptClassifier.class, Stage.class);
+
+	private final Path dir;
+
+	private final Metadata metadata;
+
+	private final ZooModel<BufferedImage, Classifications> model;
+
+	private ModelArtifact(Path dir, Metadata metadata, ZooModel<BufferedImage, Classifications> model) {
+		this.dir = dir;
+		this.metadata = metadata;
+		this.model = model;
+	}
+
+	/** Loads an artifact on the default device (a GPU when DJL sees one). */
+	public static ModelArtifact load(Path dir) throws IOException {
+		return load(dir, "auto");
+	}
+
+	/** Loads an artifact on {@code auto}, {@code cpu}, {@code gpu} or {@code gpu:N}. */
+	public static ModelArtifact load(Path dir, String device) throws IOException {
+		Metadata metadata = Metadata.read(dir);
+		Device target = FineTuner.resolveDevice(device);
+		Criteria<BufferedImage, Classifications> criteria = Criteria.builder()
+			.setTypes(BufferedImage.class, Classifications.class)
+			.optModelPath(dir)
+			.optEngine("PyTorch")
+			.optDevice(target)
+			.optOption("hasParameter", "false")
+			.optArgument("blockFactory", new ArtifactBlockFactory())
+			.optTranslator(new ArtifactTranslator(metadata.preprocessing(), metadata.labels()))
+			.build();
+		try {
+			return new ModelArtifact(dir, metadata, criteria.loadModel());
+		}
+		catch (ModelNotFoundException | MalformedModelException ex) {
+			throw new IOException("Cannot load the model in " + dir.getFileName() + ": " + ex.getMessage(), ex);
+		}
+	}
+
+	public Path dir() {
+		return this.dir;
+	}
+
+	public List<String> labels() {
+		return this.metadata.labels();
+	}
+
+	public Preprocessing preprocessing() {
+		return this.metadata.preprocessing();
+	}
+
+	/** The loaded model, for callers that manage predictors themselves. */
+	public ZooModel<BufferedImage, Classifications> model() {
+		return this.model;
+	}
+
+	/** A predictor for one thread; close it after use. */
+	public Predictor<BufferedImage, Classifications> newPredictor() {
+		return this.model.newPredictor();
+	}
+
+	/** Top-k labels with probabilities for one image (a short-lived predictor). */
+	public List<Prediction> predict(BufferedImage image, int topK) throws TranslateException {
+		return predictBatch(List.of(image), topK).get(0);
+	}
+
+	public List<Prediction> predict(Path imageFile, int topK) throws IOException, TranslateException {
+		return predict(Preprocessing.read(imageFile), topK);
+	}
+
+	/** One forward pass for several images (what dynamic batching calls). */
+	public List<List<Prediction>> predictBatch(List<BufferedImage> images, int topK) throws TranslateException {
+		try (Predictor<BufferedImage, Classifications> predictor = newPredictor()) {
+			List<List<Prediction>> result = new ArrayList<>();
+			for (Classifications c : predictor.batchPredict(images)) {
+				result.add(top(c, topK));
+			}
+			return result;
+		}
+	}
+
+	static List<Prediction> top(Classifications classifications, int topK) {
+		int k = Math.max(1, Math.min(topK, classifications.getClassNames().size()));
+		classifications.setTopK(k);
+		List<Prediction> result = new ArrayList<>();
+		for (Classifications.Classification c : classifications.topK()) {
+			result.add(new Prediction(c.getClassName(), c.getProbability()));
+		}
+		return result;
+	}
+
+	@Override
+	public void close() {
+		this.model.close();
+	}
+
+	/** One label and its softmax probability. */
+	public record Prediction(String label, double probability) {
+	}
+
+	/** Writes the artifact files for a trained network. */
+	static void write(Path dir, Classifier network, List<String> labels, Preprocessing preprocessing)
+			throws IOException {
+		Files.createDirectories(dir);
+		network.save(dir);
+		Files.write(dir.resolve(SYNSET_FILE), labels, StandardCharsets.UTF_8);
+		Properties p = new Properties();
+		// read by DJL's model loader
+		p.setProperty("engine", "PyTorch");
+		p.setProperty("option.hasParameter", "false");
+		p.setProperty("blockFactory", ArtifactBlockFactory.class.getName());
+		p.setProperty("translatorFactory", "ai.djl.modality.cv.translator.ImageClassificationTranslatorFactory");
+		p.setProperty("width", Integer.toString(preprocessing.imageSize()));
+		p.setProperty("height", Integer.toString(preprocessing.imageSize()));
+		p.setProperty("resizeShort", Integer.toString(preprocessing.resizeShorter()));
+		p.setProperty("centerCrop", "true");
+		p.setProperty("normalize", join(preprocessing.mean()) + "," + join(preprocessing.std()));
+		p.setProperty("applySoftmax", "true");
+		p.setProperty("synsetFileName", SYNSET_FILE);
+		// read by ArtifactBlockFactory and Metadata
+		p.setProperty("network", network.kind());
+		p.setProperty("numClasses", Integer.toString(network.numClasses()));
+		p.setProperty("featureDim", Integer.toString(network.featureDim()));
+		p.setProperty("classifierRemoved",
+				Boolean.toString(network instanceof TorchScriptClassifier ts && ts.classifierRemoved()));
+		p.setProperty("imageSize", Integer.toString(preprocessing.imageSize()));
+		p.setProperty("resizeShorter", Integer.toString(preprocessing.resizeShorter()));
+		p.setProperty("mean", join(preprocessing.mean()));
+		p.setProperty("std", join(preprocessing.std()));
+		try (Writer out = Files.newBufferedWriter(dir.resolve(SERVING_PROPERTIES), StandardCharsets.UTF_8)) {
+			p.store(out, "Fine-tuned image classifier; load with DJL Criteria.optModelPath(<this directory>)");
+		}
+		writeBlocksJar(dir.resolve(BLOCKS_JAR));
+	}
+
+	private static void writeBlocksJar(Path jar) throws IOException {
+		try (JarOutputStream out = new JarOutputStream(Files.newOutputStream(jar))) {
+			for (Class<?> type : JAR_CLASSES) {
+				String name = type.getName().replace('.', '/') + ".class";
+				try (InputStream in = ModelArtifact.class.getClassLoader().getResourceAsStream(name)) {
+					if (in == null) {
+						throw new IOException("Class file not found on the class path: " + name);
+					}
+					out.putNextEntry(new JarEntry(name));
+					in.transferTo(out);
+					out.closeEntry();
+				}
+			}
+		}
+	}
+
+	private static String join(float[] values) {
+		StringBuilder sb = new StringBuilder();
+		for (float v : values) {
+			sb.append((sb.length() > 0) ? "," : "").append(v);
+		}
+		return sb.toString();
+	}
+
+	private static float[] floats(String csv) {
+		String[] parts = csv.split("\\s*,\\s*");
+		float[] values = new float[parts.length];
+		for (int i = 0; i < parts.length; i++) {
+			values[i] = Float.parseFloat(parts[i]);
+		}
+		return values;
+	}
+
+	/** What an artifact's {@code serving.properties} and {@code synset.txt} say. */
+	record Metadata(String network, int numClasses, int featureDim, boolean classifierRemoved, List<String> labels,
+			Preprocessing preprocessing) {
+
+		static Metadata read(Path dir) throws IOException {
+			Path file = dir.resolve(SERVING_PROPERTIES);
+			if (!Files.isRegularFile(file)) {
+				throw new IOException("Not a model artifact (no " + SERVING_PROPERTIES + "): " + dir.getFileName());
+			}
+			Properties p = new Properties();
+			try (Reader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+				p.load(in);
+			}
+			List<String> labels = Files.readAllLines(dir.resolve(SYNSET_FILE), StandardCharsets.UTF_8)
+				.stream()
+				.filter((l) -> !l.isEmpty())
+				.toList();
+			Preprocessing preprocessing = new Preprocessing(Integer.parseInt(p.getProperty("imageSize")),
+					Integer.parseInt(p.getProperty("resizeShorter")), floats(p.getProperty("mean")),
+					floats(p.getProperty("std")));
+			return new Metadata(p.getProperty("network").toLowerCase(Locale.ROOT),
+					Integer.parseInt(p.getProperty("numClasses")), Integer.parseInt(p.getProperty("featureDim")),
+					Boolean.parseBoolean(p.getProperty("classifierRemoved")), labels, preprocessing);
+		}
+
+	}
+
+	/**
+	 * Exactly the training evaluation transform (same resize code), then softmax over the
+	 * labels.
+	 */
+	static final class ArtifactTranslator implements Translator<BufferedImage, Classifications> {
+
+		private final Preprocessing preprocessing;
+
+		private final List<String> labels;
+
+		ArtifactTranslator(Preprocessing preprocessing, List<String> labels) {
+			this.preprocessing = preprocessing;
+			this.labels = labels;
+		}
+
+		@Override
+		public NDList processInput(TranslatorContext ctx, BufferedImage input) {
+			int s = this.preprocessing.imageSize();
+			float[] data = new float[3 * s * s];
+			this.preprocessing.toTensor(input, data, 0);
+			return new NDList(ctx.getNDManager().create(data, new Shape(3, s, s)));
+		}
+
+		@Override
+		public Classifications processOutput(TranslatorContext ctx, NDList list) {
+			NDArray probabilities = list.singletonOrThrow().softmax(0);
+			return new Classifications(this.labels, probabilities);
+		}
+
+	}
+
+}

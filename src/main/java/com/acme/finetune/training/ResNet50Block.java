@@ -1,0 +1,275 @@
+package com.acme.finetune.training;
+
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import ai.djl.MalformedModelException;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.AbstractBlock;
+import ai.djl.nn.Activation;
+import ai.djl.nn.Block;
+import ai.djl.nn.Blocks;
+import ai.djl.nn.ParallelBlock;
+import ai.djl.nn.Parameter;
+import ai.djl.nn.SequentialBlock;
+import ai.djl.nn.convolutional.Conv2d;
+import ai.djl.nn.core.Linear;
+import ai.djl.nn.norm.BatchNorm;
+import ai.djl.nn.pooling.Pool;
+import ai.djl.training.ParameterStore;
+import ai.djl.training.initializer.XavierInitializer;
+import ai.djl.util.PairList;
+
+/**
+ * torchvision's ResNet-50 (v1.5: stride on the 3x3 convolution, bias-free convolutions,
+ * BatchNorm eps 1e-5 / momentum 0.1) built from plain DJL blocks, with a linear head.
+ *
+ * <p>
+ * DJL's own {@code ResNetV1} is a different network (biased 1x1 convolutions, stride on
+ * the 1x1, a 3x3 stem below 33 px), so its parameter counts and behaviour would not match
+ * torchvision; this block does, stage by stage. Children are named like torchvision's
+ * stages ({@code stem}, {@code layer1}..{@code layer4}, {@code head}) and each stage runs
+ * with its own training flag, which is how frozen stages keep their BatchNorm statistics:
+ * DJL's freeze API only covers gradients, not running statistics.
+ */
+final class ResNet50Block extends AbstractBlock implements Classifier {
+
+	static final String KIND = "resnet50";
+
+	static final String PARAMS_FILE = "model.params";
+
+	static final int FEATURE_DIM = 2048;
+
+	private static final byte VERSION = 1;
+
+	private static final int[] BLOCKS = { 3, 4, 6, 3 };
+
+	private static final int[] WIDTHS = { 64, 128, 256, 512 };
+
+	private final List<Block> stages = new ArrayList<>();
+
+	private final Linear head;
+
+	private final int numClasses;
+
+	private Stage frozenUpTo = Stage.NONE;
+
+	private boolean batchNormTrain = true;
+
+	private ResNet50Block(List<Block> stages, Linear head, int numClasses) {
+		super(VERSION);
+		for (int i = 0; i < stages.size(); i++) {
+			this.stages.add(addChildBlock(Stage.values()[i + 1].id(), stages.get(i)));
+		}
+		this.head = addChildBlock("head", head);
+		this.numClasses = numClasses;
+	}
+
+	/** A randomly initialisable ResNet-50 with an {@code numClasses}-way head. */
+	static ResNet50Block create(int numClasses) {
+		List<Block> stages = new ArrayList<>();
+		stages.add(new SequentialBlock().add(conv(64, 7, 2, 3))
+			.add(batchNorm())
+			.add(Activation.reluBlock())
+			.add(Pool.maxPool2dBlock(new Shape(3, 3), new Shape(2, 2), new Shape(1, 1))));
+		int in = 64;
+		for (int s = 0; s < 4; s++) {
+			SequentialBlock layer = new SequentialBlock();
+			for (int b = 0; b < BLOCKS[s]; b++) {
+				int stride = (s > 0 && b == 0) ? 2 : 1;
+				layer.add(bottleneck(in, WIDTHS[s], stride));
+				in = WIDTHS[s] * 4;
+			}
+			stages.add(layer);
+		}
+		ResNet50Block block = new ResNet50Block(stages, newHead(numClasses), numClasses);
+		// torchvision: kaiming_normal_(mode="fan_out", nonlinearity="relu") for
+		// convolutions,
+		// BatchNorm gamma 1 / beta 0 (DJL's defaults); the head is set by HeadInitializer
+		block.setInitializer(
+				new XavierInitializer(XavierInitializer.RandomType.GAUSSIAN, XavierInitializer.FactorType.OUT, 2),
+				Parameter.Type.WEIGHT);
+		return block;
+	}
+
+	/** The same backbone (shared, already initialised) with a new head. */
+	@Override
+	public ResNet50Block withNewHead(int classes) {
+		return new ResNet50Block(this.stages, newHead(classes), classes);
+	}
+
+	static Linear newHead(int numClasses) {
+		return Linear.builder().setUnits(numClasses).build();
+	}
+
+	private static Block bottleneck(int in, int width, int stride) {
+		SequentialBlock main = new SequentialBlock().add(conv(width, 1, 1, 0))
+			.add(batchNorm())
+			.add(Activation.reluBlock())
+			.add(conv(width, 3, stride, 1))
+			.add(batchNorm())
+			.add(Activation.reluBlock())
+			.add(conv(width * 4, 1, 1, 0))
+			.add(batchNorm());
+		Block shortcut = (stride != 1 || in != width * 4)
+				? new SequentialBlock().add(conv(width * 4, 1, stride, 0)).add(batchNorm()) : Blocks.identityBlock();
+		return new ParallelBlock(
+				(list) -> new NDList(
+						list.get(0).singletonOrThrow().add(list.get(1).singletonOrThrow()).getNDArrayInternal().relu()),
+				List.of(main, shortcut));
+	}
+
+	private static Block conv(int filters, int kernel, int stride, int padding) {
+		return Conv2d.builder()
+			.setKernelShape(new Shape(kernel, kernel))
+			.setFilters(filters)
+			.optStride(new Shape(stride, stride))
+			.optPadding(new Shape(padding, padding))
+			.optBias(false)
+			.build();
+	}
+
+	private static Block batchNorm() {
+		// DJL's momentum weighs the old value: 0.9 here = torchvision's momentum 0.1
+		return BatchNorm.builder().optEpsilon(1e-5f).optMomentum(0.9f).build();
+	}
+
+	/**
+	 * Freezes every stage up to {@code upTo} (gradients and BatchNorm statistics) and,
+	 * with {@code batchNormTrain == false}, keeps the statistics of trainable stages too.
+	 */
+	@Override
+	public void configure(Stage upTo, boolean batchNormTrain) {
+		this.frozenUpTo = upTo;
+		this.batchNormTrain = batchNormTrain;
+		for (int i = 0; i < this.stages.size(); i++) {
+			Block stage = this.stages.get(i);
+			stage.freezeParameters(Stage.values()[i + 1].isFrozenBy(upTo));
+			// running statistics are DJL parameters but never gradient-trained
+			stage.freezeParameters(true, ResNet50Block::isRunningStatistic);
+		}
+		this.head.freezeParameters(false);
+	}
+
+	static boolean isRunningStatistic(Parameter p) {
+		return p.getType() == Parameter.Type.RUNNING_MEAN || p.getType() == Parameter.Type.RUNNING_VAR;
+	}
+
+	@Override
+	public String kind() {
+		return KIND;
+	}
+
+	@Override
+	public Linear head() {
+		return this.head;
+	}
+
+	@Override
+	public int featureDim() {
+		return FEATURE_DIM;
+	}
+
+	@Override
+	public int numClasses() {
+		return this.numClasses;
+	}
+
+	@Override
+	public Map<String, List<Parameter>> learnableParameters() {
+		Map<String, List<Parameter>> result = new LinkedHashMap<>();
+		for (int i = 0; i < this.stages.size(); i++) {
+			result.put(Stage.values()[i + 1].id(),
+					this.stages.get(i)
+						.getParameters()
+						.values()
+						.stream()
+						.filter((p) -> !isRunningStatistic(p))
+						.toList());
+		}
+		result.put("head", this.head.getParameters().values());
+		return result;
+	}
+
+	@Override
+	public void save(Path dir) throws IOException {
+		try (DataOutputStream out = new DataOutputStream(
+				new BufferedOutputStream(Files.newOutputStream(dir.resolve(PARAMS_FILE)), 1 << 20))) {
+			saveParameters(out);
+		}
+	}
+
+	/** Reads an artifact's {@link #PARAMS_FILE} into a new block. */
+	static ResNet50Block load(NDManager manager, Path dir, int numClasses) throws IOException {
+		ResNet50Block block = create(numClasses);
+		try (DataInputStream in = new DataInputStream(
+				new BufferedInputStream(Files.newInputStream(dir.resolve(PARAMS_FILE)), 1 << 20))) {
+			block.loadParameters(manager, in);
+		}
+		catch (MalformedModelException ex) {
+			throw new IOException("Unreadable model parameters in " + dir.getFileName(), ex);
+		}
+		return block;
+	}
+
+	@Override
+	protected NDList forwardInternal(ParameterStore parameterStore, NDList inputs, boolean training,
+			PairList<String, Object> params) {
+		NDList x = inputs;
+		for (int i = 0; i < this.stages.size(); i++) {
+			boolean stageTraining = training && this.batchNormTrain
+					&& !Stage.values()[i + 1].isFrozenBy(this.frozenUpTo);
+			x = this.stages.get(i).forward(parameterStore, x, stageTraining, params);
+		}
+		return this.head.forward(parameterStore, pool(x), training, params);
+	}
+
+	/** The 2048-d embedding, always with frozen (inference) BatchNorm. */
+	@Override
+	public NDList features(ParameterStore parameterStore, NDList inputs) {
+		NDList x = inputs;
+		for (Block stage : this.stages) {
+			x = stage.forward(parameterStore, x, false, null);
+		}
+		return pool(x);
+	}
+
+	private static NDList pool(NDList x) {
+		NDArray pooled = Pool.globalAvgPool2d(x.singletonOrThrow());
+		return new NDList(pooled.reshape(pooled.getShape().get(0), -1));
+	}
+
+	@Override
+	public Shape[] getOutputShapes(Shape[] inputShapes) {
+		return new Shape[] { new Shape(inputShapes[0].get(0), this.numClasses) };
+	}
+
+	@Override
+	protected void initializeChildBlocks(NDManager manager, DataType dataType, Shape... inputShapes) {
+		Shape[] shapes = inputShapes;
+		for (Block stage : this.stages) {
+			if (!stage.isInitialized()) {
+				stage.initialize(manager, dataType, shapes);
+			}
+			shapes = stage.getOutputShapes(shapes);
+		}
+		if (!this.head.isInitialized()) {
+			this.head.initialize(manager, dataType, new Shape(shapes[0].get(0), shapes[0].get(1)));
+		}
+	}
+
+}

@@ -1,0 +1,209 @@
+package com.acme.finetune.training;
+
+import java.io.BufferedOutputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.AbstractBlock;
+import ai.djl.nn.Parameter;
+import ai.djl.nn.core.Linear;
+import ai.djl.pytorch.engine.PtSymbolBlock;
+import ai.djl.pytorch.jni.JniUtils;
+import ai.djl.training.ParameterStore;
+import ai.djl.util.PairList;
+
+/**
+ * A TorchScript feature extractor (uploaded backbone or the ImageNet ResNet-50 with its
+ * classifier cut off) followed by a DJL linear head.
+ *
+ * <p>
+ * DJL cannot call submodules of a TorchScript module, so stages are found by torchvision
+ * parameter names ({@code conv1.}/{@code bn1.} = stem, {@code layerN.}); parameters
+ * outside those stages always stay frozen. BatchNorm statistics are buffers DJL cannot
+ * see: the module only runs in training mode when nothing is frozen and BatchNorm
+ * training was asked for, so frozen stages never change their statistics (an eval-mode
+ * trace never does anyway).
+ */
+final class TorchScriptClassifier extends AbstractBlock implements Classifier {
+
+	static final String KIND = "torchscript";
+
+	static final String BACKBONE_FILE = "backbone.pt";
+
+	static final String HEAD_FILE = "head.params";
+
+	private static final byte VERSION = 1;
+
+	private final PtSymbolBlock backbone;
+
+	private final Linear head;
+
+	private final int featureDim;
+
+	private final int numClasses;
+
+	private final boolean classifierRemoved;
+
+	private boolean backboneTraining;
+
+	TorchScriptClassifier(PtSymbolBlock backbone, Linear head, int featureDim, int numClasses,
+			boolean classifierRemoved) {
+		super(VERSION);
+		this.classifierRemoved = classifierRemoved;
+		this.backbone = addChildBlock("backbone", backbone);
+		this.head = addChildBlock("head", head);
+		this.featureDim = featureDim;
+		this.numClasses = numClasses;
+	}
+
+	/** The stage a TorchScript parameter belongs to, {@code null} outside the stages. */
+	static Stage stageOf(String parameterName) {
+		if (parameterName.startsWith("conv1.") || parameterName.startsWith("bn1.")) {
+			return Stage.STEM;
+		}
+		for (Stage stage : new Stage[] { Stage.LAYER1, Stage.LAYER2, Stage.LAYER3, Stage.LAYER4 }) {
+			if (parameterName.startsWith(stage.id() + ".")) {
+				return stage;
+			}
+		}
+		return null;
+	}
+
+	static Set<Stage> stagesOf(PtSymbolBlock backbone) {
+		Set<Stage> stages = EnumSet.noneOf(Stage.class);
+		for (Parameter p : backbone.getParameters().values()) {
+			Stage stage = stageOf(p.getName());
+			if (stage != null) {
+				stages.add(stage);
+			}
+		}
+		return stages;
+	}
+
+	@Override
+	public void configure(Stage upTo, boolean batchNormTrain) {
+		for (Parameter p : this.backbone.getParameters().values()) {
+			Stage stage = stageOf(p.getName());
+			p.freeze(stage == null || stage.isFrozenBy(upTo) || isDetachedClassifier(p.getName()));
+		}
+		this.head.freezeParameters(false);
+		this.backboneTraining = batchNormTrain && upTo == Stage.NONE;
+	}
+
+	boolean classifierRemoved() {
+		return this.classifierRemoved;
+	}
+
+	PtSymbolBlock backbone() {
+		return this.backbone;
+	}
+
+	@Override
+	public String kind() {
+		return KIND;
+	}
+
+	@Override
+	public Linear head() {
+		return this.head;
+	}
+
+	@Override
+	public int featureDim() {
+		return this.featureDim;
+	}
+
+	@Override
+	public int numClasses() {
+		return this.numClasses;
+	}
+
+	@Override
+	public Map<String, List<Parameter>> learnableParameters() {
+		Map<String, List<Parameter>> result = new LinkedHashMap<>();
+		for (Stage stage : Stage.values()) {
+			if (stage != Stage.NONE) {
+				result.put(stage.id(), new ArrayList<>());
+			}
+		}
+		result.put("other", new ArrayList<>());
+		for (Parameter p : this.backbone.getParameters().values()) {
+			if (isDetachedClassifier(p.getName())) {
+				continue;
+			}
+			Stage stage = stageOf(p.getName());
+			result.get((stage != null) ? stage.id() : "other").add(p);
+		}
+		result.put("head", this.head.getParameters().values());
+		return result;
+	}
+
+	/**
+	 * The ImageNet module keeps its 1000-way {@code fc} attribute after the surgery that
+	 * stops calling it; those parameters are dead and not part of the network.
+	 */
+	private boolean isDetachedClassifier(String name) {
+		return this.classifierRemoved && name.startsWith("fc.");
+	}
+
+	@Override
+	public void save(Path dir) throws IOException {
+		try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(dir.resolve(BACKBONE_FILE)), 1 << 20)) {
+			JniUtils.writeModule(this.backbone, out, false);
+		}
+		try (DataOutputStream out = new DataOutputStream(
+				new BufferedOutputStream(Files.newOutputStream(dir.resolve(HEAD_FILE))))) {
+			this.head.saveParameters(out);
+		}
+	}
+
+	@Override
+	public TorchScriptClassifier withNewHead(int classes) {
+		return new TorchScriptClassifier(this.backbone, ResNet50Block.newHead(classes), this.featureDim, classes,
+				this.classifierRemoved);
+	}
+
+	@Override
+	protected NDList forwardInternal(ParameterStore parameterStore, NDList inputs, boolean training,
+			PairList<String, Object> params) {
+		NDList features = embed(parameterStore, inputs, training && this.backboneTraining);
+		return this.head.forward(parameterStore, features, training, params);
+	}
+
+	@Override
+	public NDList features(ParameterStore parameterStore, NDList inputs) {
+		return embed(parameterStore, inputs, false);
+	}
+
+	private NDList embed(ParameterStore parameterStore, NDList inputs, boolean training) {
+		NDArray out = this.backbone.forward(parameterStore, inputs, training, null).get(0);
+		return new NDList(out.reshape(out.getShape().get(0), -1));
+	}
+
+	@Override
+	public Shape[] getOutputShapes(Shape[] inputShapes) {
+		return new Shape[] { new Shape(inputShapes[0].get(0), this.numClasses) };
+	}
+
+	@Override
+	protected void initializeChildBlocks(NDManager manager, DataType dataType, Shape... inputShapes) {
+		if (!this.head.isInitialized()) {
+			this.head.initialize(manager, dataType, new Shape(inputShapes[0].get(0), this.featureDim));
+		}
+	}
+
+}

@@ -1,0 +1,492 @@
+package com.acme.finetune.job;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.sql.Timestamp;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+
+import com.acme.finetune.AbstractIntegrationTests;
+import com.acme.finetune.support.TestImages;
+import com.acme.finetune.web.ProblemType;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.core.io.ByteArrayResource;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.MediaType;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.test.web.servlet.client.RestTestClient;
+import org.springframework.util.LinkedMultiValueMap;
+import org.springframework.util.MultiValueMap;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Jobs end to end against real PostgreSQL and a real training process: upload a generated
+ * dataset, train from-scratch ResNet-50s at 32 px, and exercise cancel, process death,
+ * worker death, SSE and idempotency.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class JobFlowTests extends AbstractIntegrationTests {
+
+	private static final Duration JOB_TIMEOUT = Duration.ofMinutes(3);
+
+	@Autowired
+	RestTestClient client;
+
+	@Autowired
+	JdbcClient jdbc;
+
+	@Autowired
+	JobQueue queue;
+
+	@Autowired
+	org.springframework.transaction.support.TransactionTemplate transaction;
+
+	@LocalServerPort
+	int port;
+
+	String datasetId;
+
+	@BeforeAll
+	void uploadDataset() {
+		this.datasetId = uploadDataset(TestImages.redBlueDataset(8, 40));
+	}
+
+	@Test
+	void aJobRunsToAModelWithMetricsAndEvents() {
+		Map<String, Object> job = submit(spec(2, "none"), null);
+		assertThat(job.get("status")).isEqualTo("QUEUED");
+		String jobId = (String) job.get("id");
+		Map<String, Object> done = awaitStatus(jobId, "SUCCEEDED");
+		assertThat(done.get("modelId")).isNotNull();
+		assertThat(done.get("attempts")).isEqualTo(1);
+		assertThat(map(done.get("progress")).get("percent")).isEqualTo(100.0);
+		assertThat(done.get("startedAt")).isNotNull();
+		assertThat(done.get("finishedAt")).isNotNull();
+
+		Map<String, Object> metrics = get("/api/v1/jobs/" + jobId + "/metrics");
+		List<Map<String, Object>> epochs = list(metrics.get("epochs"));
+		assertThat(epochs).hasSize(2);
+		assertThat(epochs).allSatisfy((e) -> {
+			assertThat((Double) e.get("trainLoss")).isFinite();
+			assertThat(e.get("durationMs")).isNotNull();
+			assertThat((Double) e.get("imagesPerSecond")).isPositive();
+		});
+		Map<String, Object> finalMetrics = map(metrics.get("final"));
+		assertThat(map(finalMetrics.get("perClass"))).containsOnlyKeys("blue", "red");
+		assertThat(map(finalMetrics.get("confusionMatrix")).get("labels")).isEqualTo(List.of("blue", "red"));
+
+		Map<String, Object> model = get("/api/v1/models/" + done.get("modelId"));
+		assertThat(model.get("jobId")).isEqualTo(jobId);
+		assertThat(model.get("labels")).isEqualTo(List.of("blue", "red"));
+		assertThat(model.get("imageSize")).isEqualTo(32);
+
+		List<Sse> events = readEvents(jobId, null);
+		assertThat(events).extracting(Sse::event).startsWith("status").endsWith("done").contains("epoch", "progress");
+		assertThat(events.stream().filter((e) -> e.event().equals("status")).map(Sse::data).toList())
+			.anySatisfy((d) -> assertThat(d).contains("RUNNING"))
+			.anySatisfy((d) -> assertThat(d).contains("SUCCEEDED"));
+		// a client that reconnects after the second event gets exactly the rest
+		List<Sse> resumed = readEvents(jobId, events.get(1).id());
+		assertThat(resumed).isEqualTo(events.subList(2, events.size()));
+	}
+
+	@Test
+	void cancelStopsARunningJobWithinAStep() {
+		String jobId = (String) submit(spec(50, "none"), null).get("id");
+		awaitProgress(jobId);
+		Instant cancelledAt = Instant.now();
+		this.client.post().uri("/api/v1/jobs/" + jobId + ":cancel").exchange().expectStatus().isAccepted();
+		Map<String, Object> job = awaitStatus(jobId, "CANCELLED");
+		assertThat(Duration.between(cancelledAt, Instant.now())).isLessThan(Duration.ofSeconds(30));
+		assertThat(job.get("modelId")).isNull();
+		this.client.post()
+			.uri("/api/v1/jobs/" + jobId + ":cancel")
+			.exchange()
+			.expectStatus()
+			.isEqualTo(HttpStatus.CONFLICT)
+			.expectBody()
+			.jsonPath("$.type")
+			.isEqualTo(ProblemType.CONFLICT.uri().toString());
+	}
+
+	@Test
+	void killingTheTrainingProcessRetriesTheJob() {
+		String jobId = (String) submit(spec(8, "layer3"), null).get("id");
+		awaitProgress(jobId);
+		ProcessHandle training = trainingProcess().orElseThrow(() -> new AssertionError("no training process among "
+				+ ProcessHandle.current().descendants().map((p) -> p.pid() + " " + p.info()).toList()));
+		training.destroyForcibly();
+		Map<String, Object> job = awaitStatus(jobId, "SUCCEEDED");
+		assertThat(job.get("attempts")).isEqualTo(2);
+		assertThat(list(get("/api/v1/jobs/" + jobId + "/metrics").get("epochs"))).hasSize(8);
+		List<Sse> events = readEvents(jobId, null);
+		assertThat(events.stream().filter((e) -> e.event().equals("status")).map(Sse::data).toList())
+			.anySatisfy((d) -> assertThat(d).contains("QUEUED").contains("exited unexpectedly"));
+	}
+
+	@Test
+	void aJobWhoseWorkerDiedIsRequeuedOrFailsAfterMaxAttempts() {
+		String retried = deadWorkerJob(1);
+		String exhausted = deadWorkerJob(3);
+		Map<String, Object> failed = awaitStatus(exhausted, "FAILED");
+		assertThat(map(failed.get("error")).get("message")).asString().contains("stopped responding");
+		assertThat(map(failed.get("error")).get("type")).isEqualTo("WorkerLost");
+		Map<String, Object> succeeded = awaitStatus(retried, "SUCCEEDED");
+		assertThat(succeeded.get("attempts")).isEqualTo(2);
+	}
+
+	@Test
+	void theSameIdempotencyKeyGivesOneJob() {
+		String key = UUID.randomUUID().toString();
+		Map<String, Object> spec = spec(1, "layer4");
+		Map<String, Object> first = submit(spec, key);
+		Map<String, Object> second = submit(spec, key);
+		assertThat(second.get("id")).isEqualTo(first.get("id"));
+		Map<String, Object> other = spec(2, "layer4");
+		this.client.post()
+			.uri("/api/v1/jobs")
+			.header("Idempotency-Key", key)
+			.contentType(MediaType.APPLICATION_JSON)
+			.body(other)
+			.exchange()
+			.expectStatus()
+			.isEqualTo(HttpStatus.UNPROCESSABLE_CONTENT)
+			.expectBody()
+			.jsonPath("$.type")
+			.isEqualTo(ProblemType.IDEMPOTENCY_KEY_REUSED.uri().toString());
+		awaitStatus((String) first.get("id"), "SUCCEEDED");
+	}
+
+	@Test
+	void badSpecsListEveryViolation() {
+		this.client.post()
+			.uri("/api/v1/jobs")
+			.contentType(MediaType.APPLICATION_JSON)
+			.body(Map.of("datasetId", this.datasetId, "freeze", Map.of("upTo", "layer7"), "hyperparameters",
+					Map.of("epochs", -1, "optimizer", "rmsprop", "bogus", true)))
+			.exchange()
+			.expectStatus()
+			.isBadRequest()
+			.expectHeader()
+			.contentTypeCompatibleWith(MediaType.APPLICATION_PROBLEM_JSON)
+			.expectBody()
+			.jsonPath("$.type")
+			.isEqualTo(ProblemType.VALIDATION.uri().toString())
+			.jsonPath("$.errors.length()")
+			.isEqualTo(4)
+			.jsonPath("$.errors[*].field")
+			.value((fields) -> assertThat((List<Object>) fields).containsExactlyInAnyOrder("freeze.upTo",
+					"hyperparameters.epochs", "hyperparameters.optimizer", "hyperparameters.bogus"));
+		this.client.post()
+			.uri("/api/v1/jobs")
+			.contentType(MediaType.APPLICATION_JSON)
+			.body(Map.of("datasetId", UUID.randomUUID().toString(), "baseModel", "resnet50-scratch"))
+			.exchange()
+			.expectStatus()
+			.isBadRequest()
+			.expectBody()
+			.jsonPath("$.errors[0].field")
+			.isEqualTo("datasetId");
+		this.client.post()
+			.uri("/api/v1/jobs")
+			.contentType(MediaType.APPLICATION_JSON)
+			.body("{not json")
+			.exchange()
+			.expectStatus()
+			.isBadRequest()
+			.expectHeader()
+			.contentTypeCompatibleWith(MediaType.APPLICATION_PROBLEM_JSON);
+	}
+
+	@Test
+	void theImagenetBackboneFailsFastWhenItCannotBeFetched() {
+		this.client.post()
+			.uri("/api/v1/jobs")
+			.contentType(MediaType.APPLICATION_JSON)
+			.body(Map.of("datasetId", this.datasetId))
+			.exchange()
+			.expectStatus()
+			.isEqualTo(HttpStatus.UNPROCESSABLE_CONTENT)
+			.expectBody()
+			.jsonPath("$.type")
+			.isEqualTo(ProblemType.BACKBONE_UNAVAILABLE.uri().toString())
+			.jsonPath("$.detail")
+			.value((detail) -> assertThat((String) detail).contains("resnet50-imagenet").contains("offline"));
+	}
+
+	@Test
+	void validateReportsWhatTheJobWouldDo() {
+		Map<String, Object> spec = spec(3, "layer4");
+		Map<String, Object> validation = this.client.post()
+			.uri("/api/v1/jobs:validate")
+			.contentType(MediaType.APPLICATION_JSON)
+			.body(spec)
+			.exchange()
+			.expectStatus()
+			.isOk()
+			.expectBody(MAP)
+			.returnResult()
+			.getResponseBody();
+		Map<String, Object> parameters = map(validation.get("parameters"));
+		// torchvision: resnet50(num_classes=2) has 23,508,032 + 2,049 * 2 learnable
+		// parameters
+		assertThat(((Number) parameters.get("total")).longValue()).isEqualTo(23_508_032L + 2_049L * 2);
+		assertThat(((Number) parameters.get("trainable")).longValue()).isEqualTo(2_049L * 2);
+		assertThat(map(validation.get("embeddingCache")).get("applies")).isEqualTo(true);
+		assertThat(map(validation.get("split")).get("train")).isEqualTo(12);
+		assertThat((Double) validation.get("estimatedEpochSeconds")).isPositive();
+		assertThat(map(validation.get("spec")).get("timeoutMinutes")).isEqualTo(240);
+	}
+
+	@Test
+	void aDatasetInUseCannotBeDeleted() {
+		String dataset = uploadDataset(TestImages.redBlueDataset(4, 32));
+		String jobId = (String) submit(Map.of("datasetId", dataset, "baseModel", "resnet50-scratch", "hyperparameters",
+				Map.of("epochs", 1, "imageSize", 32, "batchSize", 4)), null)
+			.get("id");
+		this.client.delete()
+			.uri("/api/v1/datasets/" + dataset)
+			.exchange()
+			.expectStatus()
+			.isEqualTo(HttpStatus.CONFLICT);
+		awaitStatus(jobId, "SUCCEEDED");
+		this.client.delete().uri("/api/v1/datasets/" + dataset).exchange().expectStatus().isNoContent();
+	}
+
+	@Test
+	void aStoppingWorkerHandsItsJobBackToTheQueue() {
+		String jobId = (String) submit(spec(8, "layer3"), null).get("id");
+		awaitProgress(jobId);
+		this.queue.stop();
+		Map<String, Object> handedBack = get("/api/v1/jobs/" + jobId);
+		assertThat(handedBack.get("status")).isEqualTo("QUEUED");
+		assertThat(trainingProcess()).isEmpty();
+		this.queue.start();
+		Map<String, Object> job = awaitStatus(jobId, "SUCCEEDED");
+		assertThat(job.get("attempts")).isEqualTo(2);
+	}
+
+	@Test
+	void terminalStatusesArePostedToTheCallbackUrlWithASignature() throws Exception {
+		List<String> bodies = new java.util.concurrent.CopyOnWriteArrayList<>();
+		List<String> signatures = new java.util.concurrent.CopyOnWriteArrayList<>();
+		com.sun.net.httpserver.HttpServer server = com.sun.net.httpserver.HttpServer
+			.create(new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+		java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
+		server.createContext("/hook", (exchange) -> {
+			byte[] body = exchange.getRequestBody().readAllBytes();
+			// the first delivery fails, so the retry path is exercised too
+			int status = (calls.incrementAndGet() == 1) ? 503 : 204;
+			if (status == 204) {
+				bodies.add(new String(body, StandardCharsets.UTF_8));
+				signatures.add(exchange.getRequestHeaders().getFirst(JobCallbacks.SIGNATURE_HEADER));
+			}
+			exchange.sendResponseHeaders(status, -1);
+			exchange.close();
+		});
+		server.start();
+		try {
+			Map<String, Object> spec = new java.util.HashMap<>(spec(1, "layer4"));
+			spec.put("callbackUrl", "http://127.0.0.1:" + server.getAddress().getPort() + "/hook");
+			String jobId = (String) submit(spec, null).get("id");
+			awaitStatus(jobId, "SUCCEEDED");
+			await().atMost(Duration.ofSeconds(60)).until(() -> !bodies.isEmpty());
+			assertThat(bodies.get(0)).contains(jobId).contains("SUCCEEDED");
+			assertThat(signatures.get(0)).isEqualTo("sha256="
+					+ JobCallbacks.sign("test-callback-secret", bodies.get(0).getBytes(StandardCharsets.UTF_8)));
+		}
+		finally {
+			server.stop(0);
+		}
+	}
+
+	// ---------------------------------------------------------------------------------
+
+	private static final org.springframework.core.ParameterizedTypeReference<Map<String, Object>> MAP = new org.springframework.core.ParameterizedTypeReference<>() {
+	};
+
+	private Map<String, Object> spec(int epochs, String upTo) {
+		return Map.of("datasetId", this.datasetId, "baseModel", "resnet50-scratch", "freeze",
+				Map.of("upTo", upTo, "batchNorm", "frozen"), "hyperparameters",
+				Map.of("epochs", epochs, "batchSize", 4, "imageSize", 32, "learningRate", 0.001, "seed", 7), "device",
+				"cpu");
+	}
+
+	private String uploadDataset(byte[] zip) {
+		MultiValueMap<String, Object> parts = new LinkedMultiValueMap<>();
+		parts.add("file", new ByteArrayResource(zip) {
+			@Override
+			public String getFilename() {
+				return "colours.zip";
+			}
+		});
+		parts.add("validationSplit", "0.25");
+		Map<String, Object> dataset = this.client.post()
+			.uri("/api/v1/datasets")
+			.contentType(MediaType.MULTIPART_FORM_DATA)
+			.body(parts)
+			.exchange()
+			.expectStatus()
+			.isCreated()
+			.expectBody(MAP)
+			.returnResult()
+			.getResponseBody();
+		return (String) dataset.get("id");
+	}
+
+	private Map<String, Object> submit(Map<String, Object> spec, String idempotencyKey) {
+		RestTestClient.RequestBodySpec request = this.client.post()
+			.uri("/api/v1/jobs")
+			.contentType(MediaType.APPLICATION_JSON);
+		if (idempotencyKey != null) {
+			request.header("Idempotency-Key", idempotencyKey);
+		}
+		return request.body(spec)
+			.exchange()
+			.expectStatus()
+			.isAccepted()
+			.expectHeader()
+			.exists("Location")
+			.expectBody(MAP)
+			.returnResult()
+			.getResponseBody();
+	}
+
+	private Map<String, Object> get(String path) {
+		return this.client.get()
+			.uri(path)
+			.exchange()
+			.expectStatus()
+			.isOk()
+			.expectBody(MAP)
+			.returnResult()
+			.getResponseBody();
+	}
+
+	private Map<String, Object> awaitStatus(String jobId, String status) {
+		await().atMost(JOB_TIMEOUT).pollInterval(Duration.ofMillis(300)).until(() -> {
+			Object current = get("/api/v1/jobs/" + jobId).get("status");
+			if (!status.equals(current) && List.of("SUCCEEDED", "FAILED", "CANCELLED").contains(current)) {
+				throw new AssertionError("Job " + jobId + " ended " + current + ": " + get("/api/v1/jobs/" + jobId));
+			}
+			return status.equals(current);
+		});
+		return get("/api/v1/jobs/" + jobId);
+	}
+
+	private void awaitProgress(String jobId) {
+		await().atMost(JOB_TIMEOUT).pollInterval(Duration.ofMillis(200)).until(() -> {
+			Map<String, Object> job = get("/api/v1/jobs/" + jobId);
+			return "RUNNING".equals(job.get("status"))
+					&& ((Number) map(job.get("progress")).get("step")).intValue() > 0;
+		});
+	}
+
+	/** A job that a vanished worker held: RUNNING, its lease expired long ago. */
+	private String deadWorkerJob(int attempts) {
+		String jobId = (String) submit(spec(1, "layer4"), null).get("id");
+		UUID id = UUID.fromString(jobId);
+		// take it off the live queue before a worker picks it, then make it look
+		// abandoned
+		Timestamp longAgo = Timestamp.from(Instant.now().minus(Duration.ofHours(1)));
+		Integer updated = this.transaction.execute((status) -> {
+			this.jdbc.sql("update jobs set status = 'RUNNING', attempts = ?, node = 'dead-node' where id = ?")
+				.params(attempts, id)
+				.update();
+			return this.jdbc
+				.sql("update scheduled_tasks set picked = true, picked_by = 'dead-node', last_heartbeat = ?, "
+						+ "execution_time = ? where task_name = 'train-job' and task_instance = ? and picked = false")
+				.params(longAgo, longAgo, jobId)
+				.update();
+		});
+		assertThat(updated).as("job still queued").isEqualTo(1);
+		return jobId;
+	}
+
+	private static Optional<ProcessHandle> trainingProcess() {
+		return ProcessHandle.current()
+			.descendants()
+			.filter((p) -> p.info()
+				.commandLine()
+				.orElse(String.join(" ", p.info().arguments().orElse(new String[0])))
+				.contains(TrainingProcessMain.class.getName()))
+			.findFirst();
+	}
+
+	private List<Sse> readEvents(String jobId, String lastEventId) {
+		HttpRequest.Builder request = HttpRequest
+			.newBuilder(URI.create("http://localhost:" + this.port + "/api/v1/jobs/" + jobId + "/events"))
+			.timeout(Duration.ofSeconds(30))
+			.header("Accept", "text/event-stream");
+		if (lastEventId != null) {
+			request.header("Last-Event-ID", lastEventId);
+		}
+		List<Sse> events = new ArrayList<>();
+		try {
+			HttpResponse<java.io.InputStream> response = HttpClient.newHttpClient()
+				.send(request.build(), HttpResponse.BodyHandlers.ofInputStream());
+			assertThat(response.statusCode()).isEqualTo(200);
+			try (BufferedReader in = new BufferedReader(
+					new InputStreamReader(response.body(), StandardCharsets.UTF_8))) {
+				String id = null;
+				String event = null;
+				StringBuilder data = new StringBuilder();
+				String line;
+				while ((line = in.readLine()) != null) {
+					if (line.isEmpty()) {
+						if (event != null) {
+							events.add(new Sse(id, event, data.toString()));
+						}
+						id = null;
+						event = null;
+						data.setLength(0);
+					}
+					else if (line.startsWith("id:")) {
+						id = line.substring(3).trim();
+					}
+					else if (line.startsWith("event:")) {
+						event = line.substring(6).trim();
+					}
+					else if (line.startsWith("data:")) {
+						data.append(line.substring(5).trim());
+					}
+				}
+			}
+		}
+		catch (Exception ex) {
+			throw new AssertionError(ex);
+		}
+		return events;
+	}
+
+	record Sse(String id, String event, String data) {
+	}
+
+	@SuppressWarnings("unchecked")
+	private static Map<String, Object> map(Object value) {
+		return (Map<String, Object>) value;
+	}
+
+	@SuppressWarnings("unchecked")
+	private static List<Map<String, Object>> list(Object value) {
+		return (List<Map<String, Object>>) value;
+	}
+
+}

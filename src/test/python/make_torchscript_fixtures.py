@@ -1,0 +1,78 @@
+#!/usr/bin/python3
+"""Generates the tiny TorchScript fixtures used by the training tests.
+
+Run with Debian's PyTorch (apt-get install -y python3-torch python3-torchvision):
+    /usr/bin/python3 src/test/python/make_torchscript_fixtures.py src/test/resources/fixtures
+
+- tiny-resnet-classifier.pt: a miniature model whose class is named like torchvision's
+  ResNet (so the TorchScript source lands in code/__torch__/torchvision/models/resnet.py)
+  with conv1/bn1/layer1..layer4/fc, traced in eval mode like the DJL zoo's traced_resnet50.
+  It exercises the classifier-removal surgery and the all-stages TorchScript path.
+- tiny-backbone-partial.pt: a feature extractor with only conv1/bn1/layer1/layer2, traced in
+  eval mode, mapping images to a 16-d vector: an uploaded backbone with fewer stages.
+"""
+import os, sys
+import torch
+import torch.nn as nn
+
+out = sys.argv[1] if len(sys.argv) > 1 else "."
+os.makedirs(out, exist_ok=True)
+torch.manual_seed(0)
+
+
+def block(cin, cout, stride):
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU())
+
+
+class ResNet(nn.Module):
+    def __init__(self, num_classes=10):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 4, 7, 2, 3, bias=False)
+        self.bn1 = nn.BatchNorm2d(4)
+        self.relu = nn.ReLU()
+        self.maxpool = nn.MaxPool2d(3, 2, 1)
+        self.layer1 = block(4, 4, 1)
+        self.layer2 = block(4, 8, 2)
+        self.layer3 = block(8, 8, 2)
+        self.layer4 = block(8, 16, 2)
+        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        self.fc = nn.Linear(16, num_classes)
+
+    def forward(self, x):
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        x = torch.flatten(self.avgpool(x), 1)
+        return self.fc(x)
+
+
+ResNet.__module__ = "torchvision.models.resnet"
+
+
+class Partial(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 8, 3, 2, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(8)
+        self.layer1 = block(8, 8, 1)
+        self.layer2 = block(8, 16, 2)
+
+    def forward(self, x):
+        x = self.layer2(self.layer1(torch.relu(self.bn1(self.conv1(x)))))
+        return torch.flatten(torch.nn.functional.adaptive_avg_pool2d(x, 1), 1)
+
+
+def randomise_bn(m):
+    # non-trivial running statistics, so tests notice if they change
+    for mod in m.modules():
+        if isinstance(mod, nn.BatchNorm2d):
+            mod.running_mean.uniform_(-0.1, 0.1)
+            mod.running_var.uniform_(0.9, 1.1)
+
+
+dummy = torch.randn(2, 3, 32, 32)
+for name, model in [("tiny-resnet-classifier.pt", ResNet()), ("tiny-backbone-partial.pt", Partial())]:
+    randomise_bn(model)
+    model.eval()
+    traced = torch.jit.trace(model, dummy)
+    traced.save(os.path.join(out, name))
+    print(name, tuple(traced(dummy).shape), sum(p.numel() for p in model.parameters()))
