@@ -123,10 +123,16 @@ class ModelArtifactTests {
 
 	@Test
 	void blocksJarIsSelfContained() throws Exception {
-		Path model = result.modelDir();
-		// hide this project's classes: only DJL and the artifact's jar remain, as for a
-		// plain DJL user
-		ClassLoader djlOnly = new ClassLoader(getClass().getClassLoader()) {
+		assertThat(forwardWithPlainDjl(result.modelDir())).isEqualTo(new Shape(2, 3));
+	}
+
+	/**
+	 * Builds the saved network with this project's classes hidden: only DJL and the
+	 * artifact's jar remain, as for a plain DJL user. Returns the output shape for a
+	 * batch of two 32-px images.
+	 */
+	static Shape forwardWithPlainDjl(Path model) throws Exception {
+		ClassLoader djlOnly = new ClassLoader(ModelArtifactTests.class.getClassLoader()) {
 			@Override
 			protected Class<?> loadClass(String name, boolean resolve) throws ClassNotFoundException {
 				if (name.startsWith("com.acme.")) {
@@ -149,8 +155,9 @@ class ModelArtifactTests {
 			BlockFactory factory = (BlockFactory) type.getConstructor().newInstance();
 			Block block = factory.newBlock(djl, model, arguments);
 			NDArray x = djl.getNDManager().randomUniform(0, 1, new Shape(2, 3, 32, 32));
-			NDList out = block.forward(new ParameterStore(djl.getNDManager(), false), new NDList(x), false);
-			assertThat(out.singletonOrThrow().getShape()).isEqualTo(new Shape(2, 3));
+			return block.forward(new ParameterStore(djl.getNDManager(), false), new NDList(x), false)
+				.singletonOrThrow()
+				.getShape();
 		}
 	}
 

@@ -95,6 +95,18 @@ class TorchScriptBackboneTests {
 	}
 
 	@Test
+	void torchScriptArtifactLoadsWithPlainDjl() throws Exception {
+		TrainingResult result = new FineTuner().train(
+				TrainingFixtures.request(TrainingFixtures.partialBackbone(), Stage.LAYER2, BatchNormMode.FROZEN,
+						TrainingFixtures.hyperparameters(1, 4, 0.1, Optimizer.SGD), this.dir.resolve("model"), null),
+				data, TrainingListener.NONE);
+		assertThat(ModelArtifactTests.forwardWithPlainDjl(result.modelDir())).isEqualTo(new Shape(2, 3));
+		try (ModelArtifact artifact = ModelArtifact.load(result.modelDir(), "cpu")) {
+			assertThat(artifact.predict(data.validation().get(0).image(), 1)).hasSize(1);
+		}
+	}
+
+	@Test
 	void scriptedModulesThatUpdateStatisticsCannotBePartlyFrozen() {
 		BaseModel scripted = new BaseModel(BaseModel.Kind.TORCHSCRIPT, "scripted",
 				TrainingFixtures.fixture("tiny-backbone-scripted.pt"));
