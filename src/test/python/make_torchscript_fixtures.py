@@ -10,6 +10,8 @@ Run with Debian's PyTorch (apt-get install -y python3-torch python3-torchvision)
   It exercises the classifier-removal surgery and the all-stages TorchScript path.
 - tiny-backbone-partial.pt: a feature extractor with only conv1/bn1/layer1/layer2, traced in
   eval mode, mapping images to a 16-d vector: an uploaded backbone with fewer stages.
+- tiny-backbone-scripted.pt: the same network scripted (torch.jit.script), whose BatchNorm
+  follows the training flag, so it updates statistics when run in training mode.
 """
 import os, sys
 import torch
@@ -76,3 +78,8 @@ for name, model in [("tiny-resnet-classifier.pt", ResNet()), ("tiny-backbone-par
     traced = torch.jit.trace(model, dummy)
     traced.save(os.path.join(out, name))
     print(name, tuple(traced(dummy).shape), sum(p.numel() for p in model.parameters()))
+
+scripted = Partial()
+randomise_bn(scripted)
+torch.jit.script(scripted.eval()).save(os.path.join(out, "tiny-backbone-scripted.pt"))
+print("tiny-backbone-scripted.pt")

@@ -34,8 +34,15 @@ final class Backbones {
 			case IMAGENET:
 				return new Loaded(loadTorchScript(ImagenetBackbone.prepare(base.location()), true, n, imageSize,
 						manager, trainable), true);
-			case TORCHSCRIPT:
-				return new Loaded(loadTorchScript(base.location(), false, n, imageSize, manager, trainable), true);
+			case TORCHSCRIPT: {
+				TorchScriptClassifier classifier = loadTorchScript(base.location(), false, n, imageSize, manager,
+						trainable);
+				if (trainable) {
+					classifier.setUpdatesStatisticsInTrainMode(
+							updatesStatisticsInTrainMode(base.location(), imageSize, manager));
+				}
+				return new Loaded(classifier, true);
+			}
 			case FINETUNED:
 				return loadFineTuned(base, labels, manager, trainable);
 			default:
@@ -100,6 +107,29 @@ final class Backbones {
 		}
 		return new TorchScriptClassifier(block, ResNet50Block.newHead(numClasses), featureDim, numClasses,
 				classifierRemoved);
+	}
+
+	/**
+	 * Whether running the module in training mode changes its later inference output,
+	 * i.e. it updates BatchNorm statistics (scripted modules do, eval-mode traces do
+	 * not). Probed on a separate copy, which is then discarded.
+	 */
+	static boolean updatesStatisticsInTrainMode(Path file, int imageSize, NDManager manager) {
+		try (NDManager probe = manager.newSubManager()) {
+			PtSymbolBlock copy = JniUtils.loadModule((PtNDManager) probe, file, true, new String[0], new String[0],
+					true);
+			try {
+				ParameterStore store = new ParameterStore(probe, false);
+				NDArray x = probe.randomNormal(new Shape(4, 3, imageSize, imageSize)).mul(3).add(1);
+				NDArray before = copy.forward(store, new NDList(x), false, null).get(0).duplicate();
+				copy.forward(store, new NDList(x), true, null);
+				NDArray after = copy.forward(store, new NDList(x), false, null).get(0);
+				return !before.allClose(after, 1e-6, 1e-7, false);
+			}
+			finally {
+				copy.close();
+			}
+		}
 	}
 
 	static List<Stage> stages(Classifier classifier) {

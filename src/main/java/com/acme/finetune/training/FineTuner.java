@@ -129,22 +129,21 @@ public final class FineTuner {
 	 * TorchScript bases are loaded to read their parameter names.
 	 */
 	public ParameterCounts countParameters(BaseModel base, Stage freezeUpTo, int numClasses) {
-		Map<String, Long> totals = switch (base.kind()) {
-			case SCRATCH, IMAGENET -> resnet50Totals();
-			case TORCHSCRIPT -> withTorchScript(base, (c) -> totals(c));
-			case FINETUNED -> {
-				ModelArtifact.Metadata metadata = readMetadata(base);
-				yield ResNet50Block.KIND.equals(metadata.network()) ? resnet50Totals()
-						: withTorchScript(base, (c) -> totals(c));
-			}
+		boolean resnet50 = switch (base.kind()) {
+			case SCRATCH, IMAGENET -> true;
+			case TORCHSCRIPT -> false;
+			case FINETUNED -> ResNet50Block.KIND.equals(readMetadata(base).network());
 		};
-		totals.put("head", 2049L * numClasses);
-		if (base.kind() != BaseModel.Kind.SCRATCH && base.kind() != BaseModel.Kind.IMAGENET) {
-			// the head's input size is the backbone's feature size
-			long featureDim = withTorchScriptOrResNet(base);
-			totals.put("head", (featureDim + 1) * numClasses);
+		if (resnet50) {
+			return counts(resnet50TotalsWithHead(numClasses), freezeUpTo);
 		}
-		return counts(totals, freezeUpTo);
+		try (NDManager manager = NDManager.newBaseManager(Device.cpu(), ENGINE)) {
+			Classifier classifier = Backbones.load(base, List.of("a", "b"), 224, manager, false).classifier();
+			Map<String, Long> totals = totals(classifier);
+			// the head's input is the backbone's feature vector
+			totals.put("head", (classifier.featureDim() + 1L) * numClasses);
+			return counts(totals, freezeUpTo);
+		}
 	}
 
 	/**
@@ -328,21 +327,6 @@ public final class FineTuner {
 		}
 		catch (IOException ex) {
 			throw new InvalidBackboneException("Base model " + base.id() + " is not readable: " + ex.getMessage(), ex);
-		}
-	}
-
-	private long withTorchScriptOrResNet(BaseModel base) {
-		if (base.kind() == BaseModel.Kind.FINETUNED) {
-			return readMetadata(base).featureDim();
-		}
-		return withTorchScript(base, (c) -> Map.of("featureDim", (long) c.featureDim())).get("featureDim");
-	}
-
-	private static Map<String, Long> withTorchScript(BaseModel base,
-			java.util.function.Function<Classifier, Map<String, Long>> reader) {
-		try (NDManager manager = NDManager.newBaseManager(Device.cpu(), ENGINE)) {
-			Classifier classifier = Backbones.load(base, List.of("a", "b"), 224, manager, false).classifier();
-			return new LinkedHashMap<>(reader.apply(classifier));
 		}
 	}
 

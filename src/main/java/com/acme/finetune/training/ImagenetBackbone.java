@@ -7,12 +7,13 @@ import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.Enumeration;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.zip.CRC32;
 import java.util.zip.GZIPInputStream;
 import java.util.zip.ZipEntry;
-import java.util.zip.ZipInputStream;
+import java.util.zip.ZipFile;
 import java.util.zip.ZipOutputStream;
 
 import ai.djl.ndarray.NDList;
@@ -78,9 +79,14 @@ public final class ImagenetBackbone {
 			if (!Files.isRegularFile(original)) {
 				download(original);
 			}
+		}
+		catch (IOException ex) {
+			throw unavailable(dir, ex);
+		}
+		try {
 			Path tmp = Files.createTempFile(dir, "embedding", ".tmp");
 			try {
-				stripClassifier(original, tmp);
+				stripClassifier(dir.resolve(ORIGINAL_FILE), tmp);
 				Files.move(tmp, embedding, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
 			}
 			finally {
@@ -89,7 +95,8 @@ public final class ImagenetBackbone {
 			return embedding;
 		}
 		catch (IOException ex) {
-			throw unavailable(dir, ex);
+			throw new InvalidBackboneException("Cannot derive the ImageNet embedding from " + ORIGINAL_FILE + " in "
+					+ dir.toAbsolutePath() + ": " + ex.getMessage(), ex);
 		}
 	}
 
@@ -153,15 +160,22 @@ public final class ImagenetBackbone {
 	 */
 	static void stripClassifier(Path source, Path target) throws IOException {
 		boolean edited = false;
-		try (ZipInputStream in = new ZipInputStream(Files.newInputStream(source));
+		// ZipFile, not ZipInputStream: PyTorch writes stored entries with data
+		// descriptors,
+		// which only the central directory describes
+		try (ZipFile in = new ZipFile(source.toFile());
 				ZipOutputStream out = new ZipOutputStream(Files.newOutputStream(target))) {
-			ZipEntry entry;
-			while ((entry = in.getNextEntry()) != null) {
+			Enumeration<? extends ZipEntry> entries = in.entries();
+			while (entries.hasMoreElements()) {
+				ZipEntry entry = entries.nextElement();
 				String name = entry.getName();
 				if (name.endsWith("code/__torch__/torchvision/models/resnet.py.debug_pkl")) {
 					continue;
 				}
-				byte[] data = in.readAllBytes();
+				byte[] data;
+				try (InputStream stream = in.getInputStream(entry)) {
+					data = stream.readAllBytes();
+				}
 				if (name.endsWith("code/__torch__/torchvision/models/resnet.py")) {
 					String code = new String(data, StandardCharsets.UTF_8);
 					Matcher m = RETURN_FC.matcher(code);

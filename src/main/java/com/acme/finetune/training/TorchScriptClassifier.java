@@ -58,12 +58,15 @@ final class TorchScriptClassifier extends AbstractBlock implements Classifier {
 
 	private final boolean classifierRemoved;
 
-	private boolean backboneTraining;
+	private boolean backboneTrainable;
+
+	private boolean updatesStatisticsInTrainMode;
 
 	TorchScriptClassifier(PtSymbolBlock backbone, Linear head, int featureDim, int numClasses,
 			boolean classifierRemoved) {
 		super(VERSION);
 		this.classifierRemoved = classifierRemoved;
+		// other stays false: before configure() everything is trainable
 		this.backbone = addChildBlock("backbone", backbone);
 		this.head = addChildBlock("head", head);
 		this.featureDim = featureDim;
@@ -101,7 +104,25 @@ final class TorchScriptClassifier extends AbstractBlock implements Classifier {
 			p.freeze(stage == null || stage.isFrozenBy(upTo) || isDetachedClassifier(p.getName()));
 		}
 		this.head.freezeParameters(false);
-		this.backboneTraining = batchNormTrain && upTo == Stage.NONE;
+		this.backboneTrainable = this.backbone.getParameters().values().stream().anyMatch(Parameter::requiresGradient);
+		// DJL runs a module in inference mode (no autograd) unless it is in training
+		// mode,
+		// so a backbone with trainable stages must run in training mode; that is only
+		// safe
+		// for modules whose BatchNorm ignores the mode (eval-mode traces)
+		if (this.backboneTrainable && this.updatesStatisticsInTrainMode && (upTo != Stage.NONE || !batchNormTrain)) {
+			throw new InvalidBackboneException("This TorchScript backbone updates BatchNorm statistics in training "
+					+ "mode (a scripted module, not an eval-mode trace), so frozen stages or frozen BatchNorm cannot "
+					+ "be honoured while other stages train. Upload torch.jit.trace(model.eval(), example) instead, "
+					+ "or train with freeze.upTo=none and batchNorm=train, or freeze every stage.", null);
+		}
+	}
+
+	/**
+	 * Set when a probe saw the module change its BatchNorm statistics in training mode.
+	 */
+	void setUpdatesStatisticsInTrainMode(boolean value) {
+		this.updatesStatisticsInTrainMode = value;
 	}
 
 	boolean classifierRemoved() {
@@ -180,7 +201,17 @@ final class TorchScriptClassifier extends AbstractBlock implements Classifier {
 	@Override
 	protected NDList forwardInternal(ParameterStore parameterStore, NDList inputs, boolean training,
 			PairList<String, Object> params) {
-		NDList features = embed(parameterStore, inputs, training && this.backboneTraining);
+		NDList features;
+		if (training && this.backboneTrainable) {
+			features = embed(parameterStore, inputs, true);
+		}
+		else {
+			features = embed(parameterStore, inputs, false);
+			if (training) {
+				// inference-mode output: autograd needs a normal tensor for the head
+				features = new NDList(features.singletonOrThrow().duplicate());
+			}
+		}
 		return this.head.forward(parameterStore, features, training, params);
 	}
 

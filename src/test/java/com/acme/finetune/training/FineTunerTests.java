@@ -147,6 +147,39 @@ class FineTunerTests {
 	}
 
 	@Test
+	void earlyStoppingStopsAndKeepsTheBestEpoch() throws Exception {
+		// validation = the training images with every label shifted by one: the better
+		// the
+		// head learns the training labels, the worse validation gets, so epoch 1 is best
+		TrainingData shifted = new TrainingData("shifted", tiny.labels(), tiny.train(),
+				tiny.train().stream().map((s) -> new TrainingData.Sample(s.image(), (s.label() + 1) % 3)).toList());
+		Hyperparameters hp = new Hyperparameters(8, 4, 0.1, Optimizer.ADAM, 0, 0, Hyperparameters.LrSchedule.CONSTANT,
+				32, Augmentation.NONE, 0, Hyperparameters.ClassWeights.NONE, 3,
+				new EarlyStopping(2, EarlyStoppingMetric.VAL_LOSS));
+		TrainingResult result = new FineTuner().train(TrainingFixtures.request(TrainingFixtures.partialBackbone(),
+				Stage.LAYER2, BatchNormMode.FROZEN, hp, this.out, null), shifted, TrainingListener.NONE);
+		assertThat(result.bestEpoch()).isEqualTo(1);
+		assertThat(result.epochs()).hasSize(3);
+		double bestLoss = result.epochs().get(0).valLoss();
+		assertThat(result.epochs().get(2).valLoss()).isGreaterThan(bestLoss);
+		// the saved model is epoch 1's: its validation loss, not the last epoch's
+		double loss = 0;
+		try (ModelArtifact artifact = ModelArtifact.load(result.modelDir(), "cpu")) {
+			for (TrainingData.Sample s : shifted.validation()) {
+				String label = shifted.labels().get(s.label());
+				loss -= Math.log(artifact.predict(s.image(), 3)
+					.stream()
+					.filter((p) -> p.label().equals(label))
+					.findFirst()
+					.get()
+					.probability());
+			}
+		}
+		assertThat(loss / shifted.validation().size()).isCloseTo(bestLoss,
+				org.assertj.core.api.Assertions.within(1e-4));
+	}
+
+	@Test
 	void sameSeedSameMetrics() {
 		Hyperparameters hp = new Hyperparameters(2, 4, 0.01, Optimizer.SGD, 0.9, 1e-4,
 				Hyperparameters.LrSchedule.COSINE, 32, Augmentation.FLIP_CROP, 0.1,

@@ -14,12 +14,18 @@ import static org.assertj.core.api.Assertions.assertThat;
 class ParameterCountTests {
 
 	/**
-	 * torchvision 0.14 ResNet-50 with {@code fc = nn.Linear(2048, 3)}, trainable
-	 * learnable parameters after setting {@code requires_grad=False} on conv1/bn1 and
-	 * layer1..N: <pre>
-	 * /usr/bin/python3 -c "import torchvision, torch.nn as nn; m = torchvision.models.resnet50(); ..."
-	 * </pre> (Debian python3-torchvision; see the class comment of
-	 * FineTuner.RESNET50_STAGES.)
+	 * torchvision 0.14 ResNet-50 with {@code fc = nn.Linear(2048, 3)}: trainable
+	 * learnable parameters after {@code requires_grad=False} on conv1/bn1 (stem) and
+	 * layer1..N, computed once with Debian's python3-torchvision: <pre>
+	 * /usr/bin/python3 -c "
+	 * import torchvision, torch.nn as nn
+	 * m = torchvision.models.resnet50(); m.fc = nn.Linear(2048, 3)
+	 * stages = [['conv1', 'bn1'], ['layer1'], ['layer2'], ['layer3'], ['layer4']]
+	 * for k in range(6):
+	 *     frozen = [p for s in stages[:k] for n in s for p in getattr(m, n).parameters()]
+	 *     ids = {id(p) for p in frozen}
+	 *     print(k, sum(p.numel() for p in m.parameters() if id(p) not in ids))"
+	 * </pre>
 	 */
 	private static final Map<Stage, Long> TORCHVISION_TRAINABLE_3_CLASSES = Map.of(Stage.NONE, 23_514_179L, Stage.STEM,
 			23_504_643L, Stage.LAYER1, 23_288_835L, Stage.LAYER2, 22_069_251L, Stage.LAYER3, 14_970_883L, Stage.LAYER4,

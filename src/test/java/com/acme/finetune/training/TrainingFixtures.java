@@ -80,6 +80,20 @@ final class TrainingFixtures {
 		return new TrainingRequest(base, upTo, batchNorm, hp, "cpu", out, cache);
 	}
 
+	/** A traced feature extractor with stem, layer1 and layer2 only (16-d output). */
+	static BaseModel partialBackbone() {
+		return new BaseModel(BaseModel.Kind.TORCHSCRIPT, "tiny-partial", fixture("tiny-backbone-partial.pt"));
+	}
+
+	static Path fixture(String name) {
+		try {
+			return Path.of(TrainingFixtures.class.getResource("/fixtures/" + name).toURI());
+		}
+		catch (java.net.URISyntaxException ex) {
+			throw new IllegalStateException(ex);
+		}
+	}
+
 	/** Copies of every parameter (running statistics included), keyed by stage/name. */
 	static Map<String, float[]> snapshot(Classifier network) {
 		Map<String, float[]> values = new HashMap<>();
