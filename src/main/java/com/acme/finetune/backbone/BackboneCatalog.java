@@ -1,6 +1,13 @@
 package com.acme.finetune.backbone;
 
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.security.DigestOutputStream;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.nio.file.StandardCopyOption;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.URI;
@@ -11,16 +18,22 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
-import java.util.stream.Stream;
 
 import com.acme.finetune.djl.DjlProperties;
+import com.acme.finetune.djl.DjlRuntime;
 import com.acme.finetune.model.ModelCatalog;
 import com.acme.finetune.storage.ArtifactStore;
+import com.acme.finetune.training.BackboneInfo;
 import com.acme.finetune.training.BaseModel;
+import com.acme.finetune.training.FineTuner;
+import com.acme.finetune.training.InvalidBackboneException;
+import com.acme.finetune.training.Stage;
 import com.acme.finetune.training.ImagenetBackbone;
 import com.acme.finetune.web.ApiException;
 import com.acme.finetune.web.ProblemType;
 
+import org.springframework.core.io.InputStreamSource;
+import org.springframework.http.HttpStatus;
 import org.springframework.stereotype.Service;
 
 /**
@@ -34,6 +47,8 @@ public class BackboneCatalog {
 	public static final String IMAGENET = "resnet50-imagenet";
 
 	public static final String SCRATCH = "resnet50-scratch";
+
+	static final String BACKBONE_FILE = "backbone.pt";
 
 	static final List<String> RESNET_STAGES = List.of("stem", "layer1", "layer2", "layer3", "layer4");
 
@@ -52,10 +67,17 @@ public class BackboneCatalog {
 
 	private volatile boolean zooReachable;
 
-	BackboneCatalog(ArtifactStore store, DjlProperties djl, ModelCatalog models) {
+	private final BackboneRepository uploaded;
+
+	private final DjlRuntime runtime;
+
+	BackboneCatalog(ArtifactStore store, DjlProperties djl, ModelCatalog models, BackboneRepository uploaded,
+			DjlRuntime runtime) {
 		this.store = store;
 		this.djl = djl;
 		this.models = models;
+		this.uploaded = uploaded;
+		this.runtime = runtime;
 	}
 
 	public List<BackboneView> list() {
@@ -64,7 +86,115 @@ public class BackboneCatalog {
 		backbones.add(new BackboneView(IMAGENET, "resnet50", "djl-model-zoo", imagenetProblem == null, imagenetProblem,
 				2048, 224, RESNET_STAGES));
 		backbones.add(new BackboneView(SCRATCH, "resnet50", "random-init", true, null, 2048, 224, RESNET_STAGES));
+		this.uploaded.findAllByOrderByCreatedAtAsc().forEach((b) -> backbones.add(view(b)));
 		return backbones;
+	}
+
+	public BackboneView get(String id) {
+		return list().stream()
+			.filter((b) -> b.id().equals(id))
+			.findFirst()
+			.orElseThrow(() -> ApiException.notFound("Backbone", id));
+	}
+
+	/**
+	 * Stores an uploaded TorchScript backbone after checking it: it must load, run a
+	 * forward pass on a dummy batch and map images to a feature vector.
+	 */
+	BackboneView upload(InputStreamSource file, String name) {
+		if (name != null && name.length() > 200) {
+			throw new ApiException(ProblemType.VALIDATION, "name is longer than 200 characters").with("errors",
+					List.of(java.util.Map.of("field", "name", "message", "size must be at most 200")));
+		}
+		String id = UUID.randomUUID().toString();
+		Path temp = null;
+		try {
+			temp = this.store.createTempFile("backbone-", ".pt");
+			MessageDigest digest = MessageDigest.getInstance("SHA-256");
+			try (InputStream in = file.getInputStream();
+					OutputStream out = new DigestOutputStream(Files.newOutputStream(temp), digest)) {
+				in.transferTo(out);
+			}
+			if (!isZip(temp)) {
+				throw new ApiException(ProblemType.INVALID_MODEL_FILE, HttpStatus.UNSUPPORTED_MEDIA_TYPE,
+						"Not a TorchScript file: expected the zip archive torch.jit.save writes");
+			}
+			BackboneInfo info = inspect(new BaseModel(BaseModel.Kind.TORCHSCRIPT, id, temp));
+			Path target = this.store.area("backbones", id).resolve(BACKBONE_FILE);
+			Files.createDirectories(target.getParent());
+			Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
+			BackboneEntity entity = new BackboneEntity();
+			entity.id = id;
+			entity.name = (name != null && !name.isBlank()) ? name.strip() : id;
+			entity.sha256 = ArtifactStore.hex(digest.digest());
+			entity.featureDim = info.featureDim();
+			entity.inputSize = info.inputSize();
+			entity.stages = String.join(",", info.trainableStages().stream().map(Stage::id).toList());
+			entity.sizeBytes = Files.size(target);
+			entity.createdAt = Instant.now();
+			return view(this.uploaded.save(entity));
+		}
+		catch (IOException ex) {
+			throw new UncheckedIOException(ex);
+		}
+		catch (NoSuchAlgorithmException ex) {
+			throw new IllegalStateException(ex);
+		}
+		finally {
+			deleteQuietly(temp);
+		}
+	}
+
+	/** Deletes an uploaded backbone; built-in ones cannot be deleted (409). */
+	void delete(String id) {
+		if (IMAGENET.equals(id) || SCRATCH.equals(id)) {
+			throw ApiException.conflict("Built-in backbone " + id + " cannot be deleted");
+		}
+		BackboneEntity entity = this.uploaded.findById(id).orElseThrow(() -> ApiException.notFound("Backbone", id));
+		this.uploaded.delete(entity);
+		try {
+			ArtifactStore.deleteRecursively(this.store.area("backbones", id));
+		}
+		catch (IOException ex) {
+			throw new UncheckedIOException(ex);
+		}
+	}
+
+	private BackboneInfo inspect(BaseModel base) {
+		this.runtime.engine();
+		try {
+			return new FineTuner().inspect(base, 224);
+		}
+		catch (InvalidBackboneException ex) {
+			throw new ApiException(ProblemType.INVALID_MODEL_FILE, ex.getMessage());
+		}
+		catch (RuntimeException ex) {
+			throw new ApiException(ProblemType.INVALID_MODEL_FILE,
+					"The file could not be loaded as a TorchScript backbone: " + ex.getMessage());
+		}
+	}
+
+	private static BackboneView view(BackboneEntity b) {
+		List<String> stages = b.stages.isEmpty() ? List.of() : List.of(b.stages.split(","));
+		return new BackboneView(b.id, "torchscript", "upload", true, null, b.featureDim, b.inputSize, stages);
+	}
+
+	private static boolean isZip(Path file) throws IOException {
+		try (InputStream in = Files.newInputStream(file)) {
+			byte[] magic = in.readNBytes(4);
+			return magic.length == 4 && magic[0] == 'P' && magic[1] == 'K' && magic[2] == 3 && magic[3] == 4;
+		}
+	}
+
+	private static void deleteQuietly(Path file) {
+		if (file != null) {
+			try {
+				Files.deleteIfExists(file);
+			}
+			catch (IOException ex) {
+				// a leftover temp file is cleaned with the temp directory
+			}
+		}
 	}
 
 	/**
@@ -93,6 +223,14 @@ public class BackboneCatalog {
 				throw new ApiException(ProblemType.BACKBONE_UNAVAILABLE, "Model " + modelId + " does not exist");
 			}
 			return new BaseModel(BaseModel.Kind.FINETUNED, id, this.models.artifactDir(modelId));
+		}
+		BackboneEntity uploadedBackbone = this.uploaded.findById(id).orElse(null);
+		if (uploadedBackbone != null) {
+			Path file = this.store.area("backbones", id).resolve(BACKBONE_FILE);
+			if (!Files.isRegularFile(file)) {
+				throw new ApiException(ProblemType.BACKBONE_UNAVAILABLE, "The file of backbone " + id + " is missing");
+			}
+			return new BaseModel(BaseModel.Kind.TORCHSCRIPT, id, file);
 		}
 		throw new ApiException(ProblemType.BACKBONE_UNAVAILABLE, "Unknown base model '" + id
 				+ "': use resnet50-imagenet, resnet50-scratch, an uploaded backbone id, or model:<id>");

@@ -1,0 +1,32 @@
+package com.acme.finetune.backbone;
+
+import java.time.Instant;
+
+import jakarta.persistence.Entity;
+import jakarta.persistence.Id;
+import jakarta.persistence.Table;
+
+/** An uploaded TorchScript backbone. */
+@Entity
+@Table(name = "backbones")
+class BackboneEntity {
+
+	@Id
+	String id;
+
+	String name;
+
+	String sha256;
+
+	int featureDim;
+
+	int inputSize;
+
+	/** Comma-separated stage ids that exist in the module ({@code stem,layer1,…}). */
+	String stages;
+
+	long sizeBytes;
+
+	Instant createdAt;
+
+}
