@@ -206,7 +206,7 @@ class JobRunner {
 		row.durationMs = m.durationMs();
 		row.imagesPerSecond = m.imagesPerSecond();
 		this.epochs.save(row);
-		this.events.append(jobId, JobEvents.EPOCH, m);
+		this.events.append(jobId, JobEvents.EPOCH, EpochView.of(m));
 		this.metrics.epochFinished(m);
 		progress.flush();
 	}

@@ -132,7 +132,7 @@ public class JobService {
 	@Transactional(readOnly = true)
 	public JobMetricsView metrics(UUID id) {
 		JobEntity job = this.jobs.findById(id).orElseThrow(() -> ApiException.notFound("Job", id));
-		List<EpochMetrics> epochs = this.epochs.findByJobIdOrderByEpoch(id).stream().map(JobService::metrics).toList();
+		List<EpochView> epochs = this.epochs.findByJobIdOrderByEpoch(id).stream().map(JobService::metrics).toList();
 		Object finalMetrics = (job.finalMetrics != null) ? this.json.readValue(job.finalMetrics, Map.class) : null;
 		return new JobMetricsView(epochs, finalMetrics);
 	}
@@ -159,11 +159,11 @@ public class JobService {
 	}
 
 	/** Per-epoch metrics and, once the job succeeded, the final per-class evaluation. */
-	public record JobMetricsView(List<EpochMetrics> epochs, @JsonProperty("final") Object finalMetrics) {
+	public record JobMetricsView(List<EpochView> epochs, @JsonProperty("final") Object finalMetrics) {
 	}
 
 	private JobView view(JobEntity e) {
-		EpochMetrics latest = this.epochs.findByJobIdOrderByEpoch(e.id)
+		EpochView latest = this.epochs.findByJobIdOrderByEpoch(e.id)
 			.stream()
 			.reduce((a, b) -> b)
 			.map(JobService::metrics)
@@ -176,9 +176,9 @@ public class JobService {
 				latest, e.modelId, error, e.attempts, e.node, e.createdAt, e.startedAt, e.finishedAt);
 	}
 
-	private static EpochMetrics metrics(JobEpochEntity e) {
-		return new EpochMetrics(e.epoch, e.trainLoss, e.trainAccuracy, e.valLoss, e.valAccuracy, e.learningRate,
-				e.durationMs, e.imagesPerSecond);
+	private static EpochView metrics(JobEpochEntity e) {
+		return EpochView.of(new EpochMetrics(e.epoch, e.trainLoss, e.trainAccuracy, e.valLoss, e.valAccuracy,
+				e.learningRate, e.durationMs, e.imagesPerSecond));
 	}
 
 }

@@ -3,11 +3,9 @@ package com.acme.finetune.job;
 import java.time.Instant;
 import java.util.UUID;
 
-import com.acme.finetune.training.EpochMetrics;
-
 /** A job as clients see it (SPEC.md → Fine-tuning jobs). */
 public record JobView(UUID id, JobStatus status, JobSpec spec, UUID datasetId, Progress progress,
-		EpochMetrics latestMetrics, UUID modelId, Error error, int attempts, String node, Instant createdAt,
+		EpochView latestMetrics, UUID modelId, Error error, int attempts, String node, Instant createdAt,
 		Instant startedAt, Instant finishedAt) {
 
 	public record Progress(int epoch, int totalEpochs, int step, int totalSteps, double percent, Long etaSeconds,

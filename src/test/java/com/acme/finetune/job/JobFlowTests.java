@@ -399,25 +399,31 @@ class JobFlowTests extends AbstractIntegrationTests {
 		});
 	}
 
-	/** A job that a vanished worker held: RUNNING, its lease expired long ago. */
+	/**
+	 * A job that a vanished worker held: RUNNING on a node that no longer renews its
+	 * lease. Written directly (a copy of a submitted job's spec), so no live worker can
+	 * pick it before it looks abandoned.
+	 */
 	private String deadWorkerJob(int attempts) {
-		String jobId = (String) submit(spec(1, "layer4"), null).get("id");
-		UUID id = UUID.fromString(jobId);
-		// take it off the live queue before a worker picks it, then make it look
-		// abandoned
+		String template = (String) submit(spec(1, "layer4"), null).get("id");
+		UUID id = UUID.randomUUID();
 		Timestamp longAgo = Timestamp.from(Instant.now().minus(Duration.ofHours(1)));
-		Integer updated = this.transaction.execute((status) -> {
-			this.jdbc.sql("update jobs set status = 'RUNNING', attempts = ?, node = 'dead-node' where id = ?")
-				.params(attempts, id)
+		this.transaction.executeWithoutResult((status) -> {
+			this.jdbc.sql("""
+					insert into jobs (id, status, dataset_id, base_model, spec, progress_epoch, total_epochs,
+					  progress_step, total_steps, percent, attempts, node, cancel_requested, created_at, started_at,
+					  updated_at)
+					select ?, 'RUNNING', dataset_id, base_model, spec, 0, total_epochs, 0, 0, 0, ?, 'dead-node',
+					  false, created_at, ?, ? from jobs where id = ?""")
+				.params(id, attempts, longAgo, longAgo, UUID.fromString(template))
 				.update();
-			return this.jdbc
-				.sql("update scheduled_tasks set picked = true, picked_by = 'dead-node', last_heartbeat = ?, "
-						+ "execution_time = ? where task_name = 'train-job' and task_instance = ? and picked = false")
-				.params(longAgo, longAgo, jobId)
+			this.jdbc.sql("""
+					insert into scheduled_tasks (task_name, task_instance, execution_time, picked, picked_by,
+					  last_heartbeat, version) values ('train-job', ?, ?, true, 'dead-node', ?, 1)""")
+				.params(id.toString(), longAgo, longAgo)
 				.update();
 		});
-		assertThat(updated).as("job still queued").isEqualTo(1);
-		return jobId;
+		return id.toString();
 	}
 
 	private static Optional<ProcessHandle> trainingProcess() {
