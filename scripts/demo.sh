@@ -66,8 +66,8 @@ jq '{id, classes, imageCount, split, warnings}' "$body"
 
 spec="$(jq -n --arg ds "$dataset_id" --arg base "$BASE_MODEL" --argjson epochs "$EPOCHS" --argjson size "$IMAGE_SIZE" '{
   datasetId: $ds, baseModel: $base,
-  freeze: {upTo: (if $base == "resnet50-scratch" then "none" else "layer3" end), batchNorm: "train"},
-  hyperparameters: {epochs: $epochs, batchSize: 16, learningRate: 0.01, optimizer: "sgd", momentum: 0.9,
+  freeze: {upTo: (if $base == "resnet50-scratch" then "none" else "layer3" end), batchNorm: "frozen"},
+  hyperparameters: {epochs: $epochs, batchSize: 16, learningRate: 0.001, optimizer: "adam",
                     imageSize: $size, augmentation: "flip", seed: 42}}')"
 
 bold "What the job would do (jobs:validate)"

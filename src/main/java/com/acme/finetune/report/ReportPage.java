@@ -240,15 +240,19 @@ final class ReportPage {
 		row(html, "device", spec.device() + ((job.node() != null) ? " on " + job.node() : ""));
 		row(html, "timeout", spec.timeoutMinutes() + " min");
 		html.append("</dl>\n<dl>\n");
-		row(html, "created", String.valueOf(job.createdAt()));
-		row(html, "started", (job.startedAt() != null) ? job.startedAt().toString() : "–");
-		row(html, "finished", (job.finishedAt() != null) ? job.finishedAt().toString() : "–");
+		row(html, "created", time(job.createdAt()));
+		row(html, "started", time(job.startedAt()));
+		row(html, "finished", time(job.finishedAt()));
 		row(html, "model", (job.modelId() != null) ? job.modelId().toString() : "–");
 		html.append("</dl>\n</div>\n</section>\n");
 	}
 
 	private static void row(StringBuilder html, String key, String value) {
 		html.append("<dt>").append(Markup.text(key)).append("</dt><dd>").append(Markup.text(value)).append("</dd>\n");
+	}
+
+	private static String time(@org.jspecify.annotations.Nullable Instant instant) {
+		return (instant != null) ? instant.truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString() : "–";
 	}
 
 	private static String badge(JobStatus status) {
@@ -306,19 +310,19 @@ final class ReportPage {
 			.card .k{color:var(--muted);font-size:12px}.card .v{font-size:20px;font-weight:650;margin-top:2px}
 			.card .n{color:var(--muted);font-size:12px}
 			.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(520px,1fr));gap:14px}
-			.final{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:14px;align-items:start}
+			.final{display:grid;grid-template-columns:repeat(auto-fit,minmax(360px,1fr));gap:14px;align-items:start}
 			figure{margin:0;padding:8px;position:relative;overflow-x:auto}
 			figure svg{display:block;max-width:100%%;height:auto}
-			figcaption{position:absolute;top:12px;right:16px;font-size:11px}
+			figcaption{position:absolute;bottom:8px;right:14px;font-size:11px}
 			figcaption a{color:var(--muted)}
 			.panel{padding:14px 16px;overflow-x:auto}
 			table{border-collapse:collapse;width:100%%}
-			th,td{padding:6px 10px;border-bottom:1px solid var(--line);white-space:nowrap}
+			th,td{padding:6px 8px;border-bottom:1px solid var(--line);white-space:nowrap}
 			th{font-size:12px;color:var(--muted);font-weight:600}
 			table.num td,table.num th{text-align:right;font-variant-numeric:tabular-nums}
 			table.num .l{text-align:left;max-width:260px;overflow:hidden;text-overflow:ellipsis}
 			tfoot td{font-weight:600;border-bottom:none}
-			.bar{display:inline-block;width:56px;height:6px;background:#e5e7eb;border-radius:3px;margin-right:8px;vertical-align:middle;overflow:hidden}
+			.bar{display:inline-block;width:44px;height:6px;background:#e5e7eb;border-radius:3px;margin-right:8px;vertical-align:middle;overflow:hidden}
 			.bar span{display:block;height:100%%;background:var(--accent)}
 			.spec{display:grid;grid-template-columns:repeat(auto-fit,minmax(300px,1fr));gap:0 24px;padding:10px 16px}
 			dl{display:grid;grid-template-columns:120px 1fr;margin:0}
