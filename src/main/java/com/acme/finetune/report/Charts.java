@@ -18,7 +18,7 @@ final class Charts {
 
 	private static final int HEIGHT = 300;
 
-	private static final int LEFT = 60;
+	private static final int LEFT = 72;
 
 	private static final int RIGHT = 18;
 
@@ -82,7 +82,7 @@ final class Charts {
 				.append("\" stroke=\"")
 				.append((i == 0) ? "#9ca3af" : "#e5e7eb")
 				.append("\" stroke-width=\"1\"/>\n");
-			String label = (scale == Scale.FRACTION) ? Math.round(value * 100) + "%" : Markup.compact(value);
+			String label = (scale == Scale.FRACTION) ? Math.round(value * 100) + "%" : tick(value, step);
 			svg.append(text(LEFT - 8, y + 4, label, "font-size=\"11\" fill=\"#6b7280\" text-anchor=\"end\""));
 		}
 		// x ticks: every epoch, or every n-th when there are many
@@ -292,6 +292,18 @@ final class Charts {
 			}
 		}
 		return 10 * magnitude;
+	}
+
+	/**
+	 * A tick label with as many decimals as the step needs, the same for every tick
+	 * (0.0004, 0.0008, 0.0012), or scientific notation for very small steps.
+	 */
+	static String tick(double value, double step) {
+		int decimals = (int) Math.max(0, Math.ceil(-Math.log10(step) - 1e-9));
+		if (decimals > 5) {
+			return (value == 0) ? "0" : String.format(Locale.ROOT, "%.1e", value);
+		}
+		return String.format(Locale.ROOT, "%." + decimals + "f", value);
 	}
 
 	private static double round(double value) {

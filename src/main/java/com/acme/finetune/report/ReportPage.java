@@ -324,8 +324,8 @@ final class ReportPage {
 			tfoot td{font-weight:600;border-bottom:none}
 			.bar{display:inline-block;width:44px;height:6px;background:#e5e7eb;border-radius:3px;margin-right:8px;vertical-align:middle;overflow:hidden}
 			.bar span{display:block;height:100%%;background:var(--accent)}
-			.spec{display:grid;grid-template-columns:repeat(auto-fit,minmax(300px,1fr));gap:0 24px;padding:10px 16px}
-			dl{display:grid;grid-template-columns:120px 1fr;margin:0}
+			.spec{display:grid;grid-template-columns:repeat(auto-fit,minmax(300px,1fr));gap:0 24px;padding:10px 16px;align-items:start}
+			dl{display:grid;grid-template-columns:120px 1fr;align-content:start;margin:0}
 			dt{color:var(--muted);padding:5px 0;border-bottom:1px solid var(--line)}
 			dd{margin:0;padding:5px 0;border-bottom:1px solid var(--line);overflow-wrap:anywhere}
 			footer{margin-top:26px;color:var(--muted);font-size:12px}

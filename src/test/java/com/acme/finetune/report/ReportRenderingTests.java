@@ -95,6 +95,9 @@ class ReportRenderingTests {
 		assertThat(Charts.niceCeiling(1.7)).isEqualTo(2.0);
 		assertThat(Charts.niceCeiling(2.2)).isEqualTo(2.5);
 		assertThat(Charts.niceCeiling(0.0009)).isEqualTo(0.001, org.assertj.core.data.Offset.offset(1e-12));
+		assertThat(Charts.tick(0.0012, 0.0004)).isEqualTo("0.0012");
+		assertThat(Charts.tick(0.5, 0.5)).isEqualTo("0.5");
+		assertThat(Charts.tick(20, 10)).isEqualTo("20");
 	}
 
 	// ---------------------------------------------------------------------------------
