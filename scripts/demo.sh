@@ -44,7 +44,7 @@ bold() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 # status of 400 or more prints the problem and stops, except those listed in $ALLOW.
 call() {
   local method="$1" path="$2"; shift 2
-  status="$(curl -sS -o "$body" -w '%{http_code}' -X "$method" "${auth[@]}" "$@" "$BASE_URL$path")" || {
+  status="$(curl -sS -o "$body" -w '%{http_code}' -X "$method" ${auth[@]+"${auth[@]}"} "$@" "$BASE_URL$path")" || {
     echo "cannot reach $BASE_URL (is the service running? start it with ./mvnw spring-boot:run)" >&2
     exit 1
   }
@@ -82,7 +82,7 @@ echo "job $job_id is $(jq -r .status "$body")"
 bold "Training (Server-Sent Events from /api/v1/jobs/$job_id/events)"
 # Each SSE message is "event: <name>" then "data: <json>". The stream ends after "done";
 # if a proxy cuts it, the polling loop below still waits for the end.
-curl -sS -N --max-time 3600 "${auth[@]}" -H 'Accept: text/event-stream' "$BASE_URL/api/v1/jobs/$job_id/events" 2>/dev/null |
+curl -sS -N --max-time 3600 ${auth[@]+"${auth[@]}"} -H 'Accept: text/event-stream' "$BASE_URL/api/v1/jobs/$job_id/events" 2>/dev/null |
   while IFS= read -r line; do
     line="${line%$'\r'}"
     case "$line" in

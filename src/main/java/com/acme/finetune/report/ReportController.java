@@ -7,6 +7,10 @@ import com.acme.finetune.job.JobService;
 import com.acme.finetune.job.JobView;
 import com.acme.finetune.web.ApiException;
 import com.acme.finetune.web.ProblemType;
+import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.media.Content;
+import io.swagger.v3.oas.annotations.media.Schema;
+import io.swagger.v3.oas.annotations.responses.ApiResponse;
 
 import org.springframework.http.CacheControl;
 import org.springframework.http.MediaType;
@@ -42,27 +46,57 @@ class ReportController {
 		this.jobs = jobs;
 	}
 
+	@Operation(summary = "The job's report as a self-contained HTML page",
+			responses = {
+					@ApiResponse(responseCode = "200", description = "The page",
+							content = @Content(mediaType = "text/html", schema = @Schema(type = "string"))),
+					@ApiResponse(responseCode = "404", description = "No such job",
+							content = @Content(mediaType = "application/problem+json")) })
 	@GetMapping
 	ResponseEntity<String> page(@PathVariable UUID id) {
 		return respond(HTML, ReportPage.render(report(id)));
 	}
 
+	@Operation(summary = "Train and validation loss per epoch",
+			responses = {
+					@ApiResponse(responseCode = "200", description = "The chart",
+							content = @Content(mediaType = "image/svg+xml", schema = @Schema(type = "string"))),
+					@ApiResponse(responseCode = "404", description = "No such job",
+							content = @Content(mediaType = "application/problem+json")) })
 	@GetMapping("/loss.svg")
 	ResponseEntity<String> loss(@PathVariable UUID id) {
 		return respond(SVG, ReportCharts.loss(report(id)));
 	}
 
+	@Operation(summary = "Train and validation accuracy per epoch",
+			responses = {
+					@ApiResponse(responseCode = "200", description = "The chart",
+							content = @Content(mediaType = "image/svg+xml", schema = @Schema(type = "string"))),
+					@ApiResponse(responseCode = "404", description = "No such job",
+							content = @Content(mediaType = "application/problem+json")) })
 	@GetMapping("/accuracy.svg")
 	ResponseEntity<String> accuracy(@PathVariable UUID id) {
 		return respond(SVG, ReportCharts.accuracy(report(id)));
 	}
 
+	@Operation(summary = "Learning rate per epoch",
+			responses = {
+					@ApiResponse(responseCode = "200", description = "The chart",
+							content = @Content(mediaType = "image/svg+xml", schema = @Schema(type = "string"))),
+					@ApiResponse(responseCode = "404", description = "No such job",
+							content = @Content(mediaType = "application/problem+json")) })
 	@GetMapping("/learning-rate.svg")
 	ResponseEntity<String> learningRate(@PathVariable UUID id) {
 		return respond(SVG, ReportCharts.learningRate(report(id)));
 	}
 
 	/** 404 until the job succeeded: the matrix is computed on the final evaluation. */
+	@Operation(summary = "The final confusion matrix as a heat map",
+			responses = {
+					@ApiResponse(responseCode = "200", description = "The chart",
+							content = @Content(mediaType = "image/svg+xml", schema = @Schema(type = "string"))),
+					@ApiResponse(responseCode = "404", description = "No such job, or it has not succeeded yet",
+							content = @Content(mediaType = "application/problem+json")) })
 	@GetMapping("/confusion-matrix.svg")
 	ResponseEntity<String> confusionMatrix(@PathVariable UUID id) {
 		JobReport report = report(id);

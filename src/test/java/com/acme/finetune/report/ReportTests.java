@@ -185,6 +185,20 @@ class ReportTests extends AbstractIntegrationTests {
 		}
 	}
 
+	@Test
+	void theOpenApiDescriptionNamesTheMediaTypes() {
+		this.client.get()
+			.uri("/v3/api-docs")
+			.exchange()
+			.expectStatus()
+			.isOk()
+			.expectBody()
+			.jsonPath("$.paths['/api/v1/jobs/{id}/report'].get.responses['200'].content['text/html']")
+			.exists()
+			.jsonPath("$.paths['/api/v1/jobs/{id}/report/loss.svg'].get.responses['200'].content['image/svg+xml']")
+			.exists();
+	}
+
 	private String upload(byte[] zip) {
 		MultiValueMap<String, Object> parts = new LinkedMultiValueMap<>();
 		parts.add("file", new ByteArrayResource(zip) {
