@@ -79,7 +79,7 @@ final class TrainingProcess implements AutoCloseable {
 			.forEach((name) -> command.add("-D" + name + "=" + System.getProperty(name)));
 		// the class path goes into an argument file: it can be longer than a command line
 		Path classPath = workDir.resolve("classpath.args");
-		String quoted = System.getProperty("java.class.path").replace("\\", "\\\\").replace("\"", "\\\"");
+		String quoted = absolute(System.getProperty("java.class.path")).replace("\\", "\\\\").replace("\"", "\\\"");
 		Files.writeString(classPath, "-cp \"" + quoted + "\"\n");
 		command.add("@" + classPath);
 		if (launchedBySpringBootLoader()) {
@@ -91,6 +91,18 @@ final class TrainingProcess implements AutoCloseable {
 		}
 		command.add(requestFile.toString());
 		return command;
+	}
+
+	/**
+	 * The class path with every entry made absolute: the child runs in its work
+	 * directory, where a relative entry ({@code java -jar target/app.jar} gives one)
+	 * would not resolve. {@code File}, not {@code Path}: a wildcard entry is not a valid
+	 * path on Windows.
+	 */
+	static String absolute(String classPath) {
+		return java.util.Arrays.stream(classPath.split(java.io.File.pathSeparator))
+			.map((entry) -> entry.isEmpty() ? entry : new java.io.File(entry).getAbsolutePath())
+			.collect(java.util.stream.Collectors.joining(java.io.File.pathSeparator));
 	}
 
 	private static boolean forwarded(String name) {
