@@ -53,8 +53,10 @@ class PredictionService {
 		if (files == null || files.isEmpty()) {
 			throw invalid("image", "at least one 'image' part is required");
 		}
-		if (files.size() > this.properties.maxImagesPerRequest()) {
-			throw invalid("image", "at most " + this.properties.maxImagesPerRequest() + " images per request");
+		// a request the queue could never hold is the client's error, not "busy"
+		int maxImages = Math.min(this.properties.maxImagesPerRequest(), this.properties.queueCapacity());
+		if (files.size() > maxImages) {
+			throw invalid("image", "at most " + maxImages + " images per request");
 		}
 		if (topK != null && topK < 1) {
 			throw invalid("topK", "must be at least 1");

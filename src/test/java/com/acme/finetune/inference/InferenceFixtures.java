@@ -44,10 +44,31 @@ final class InferenceFixtures {
 	private InferenceFixtures() {
 	}
 
-	/** A from-scratch ResNet-50 at 32 px, trained briefly on colour images. */
-	static Path trainColourModel(Path work) throws IOException {
-		TrainingData data = colourData(Files.createDirectories(work.resolve("data")), 6, 1, 32, 3);
-		Hyperparameters hp = new Hyperparameters(2, 6, 0.01, Optimizer.ADAM, 0.9, 0.0, LrSchedule.CONSTANT, 32,
+	private static Path colourModel;
+
+	/**
+	 * A from-scratch ResNet-50 at 32 px, trained briefly on colour images; trained once
+	 * per test JVM and shared (callers register copies), as training is the slow part.
+	 */
+	static synchronized Path colourModel() throws IOException {
+		if (colourModel == null) {
+			Path work = Files.createTempDirectory("inference-model-");
+			Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+				try {
+					com.acme.finetune.storage.ArtifactStore.deleteRecursively(work);
+				}
+				catch (IOException ex) {
+					// a temporary directory left behind
+				}
+			}));
+			colourModel = trainColourModel(work);
+		}
+		return colourModel;
+	}
+
+	private static Path trainColourModel(Path work) throws IOException {
+		TrainingData data = colourData(Files.createDirectories(work.resolve("data")), 4, 1, 32, 3);
+		Hyperparameters hp = new Hyperparameters(1, 6, 0.01, Optimizer.ADAM, 0.9, 0.0, LrSchedule.CONSTANT, 32,
 				Augmentation.NONE, 0.0, ClassWeights.NONE, 11, new EarlyStopping(0, EarlyStoppingMetric.VAL_LOSS));
 		TrainingRequest request = new TrainingRequest(new BaseModel(BaseModel.Kind.SCRATCH, "resnet50-scratch", null),
 				Stage.NONE, BatchNormMode.TRAIN, hp, "cpu", work.resolve("model"), null);

@@ -34,6 +34,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import org.slf4j.LoggerFactory;
 import tools.jackson.core.type.TypeReference;
 import tools.jackson.databind.ObjectMapper;
 
@@ -81,7 +82,7 @@ class PredictionApiTests extends AbstractIntegrationTests {
 	@BeforeAll
 	void trainModel() throws IOException {
 		this.work = Files.createTempDirectory("inference-tests-");
-		this.colourArtifact = InferenceFixtures.trainColourModel(this.work);
+		this.colourArtifact = InferenceFixtures.colourModel();
 		this.colourModel = InferenceFixtures.register(this.catalog, this.colourArtifact, this.work,
 				InferenceFixtures.COLOURS, "colours");
 		this.predictions = new PredictionClient(this.port, this.json);
@@ -192,6 +193,8 @@ class PredictionApiTests extends AbstractIntegrationTests {
 		for (String label : labels) {
 			maxDiff = Math.max(maxDiff, Math.abs(served.get(label) - torch.get(label)));
 		}
+		LoggerFactory.getLogger(PredictionApiTests.class)
+			.info("Parity with PyTorch: service {}, PyTorch {}, max abs diff {}", served, torch, maxDiff);
 		assertThat(maxDiff).as("max |service - PyTorch| over %s", labels).isLessThan(1e-3);
 		// the service's ranking is PyTorch's ranking
 		List<String> torchOrder = new ArrayList<>(torch.keySet());
@@ -204,6 +207,8 @@ class PredictionApiTests extends AbstractIntegrationTests {
 			.predict(model, List.of(Part.image("r.png", resource(PARITY + "parity-96x80.png"))))
 			.probabilities(0);
 		Map<String, Double> torchResized = images.get("parity-96x80.png").get("probabilities");
+		LoggerFactory.getLogger(PredictionApiTests.class)
+			.info("Resized image: service {}, PyTorch {}", resized, torchResized);
 		for (String label : labels) {
 			assertThat(resized.get(label)).as(label).isCloseTo(torchResized.get(label), within(1e-2));
 		}
