@@ -1,6 +1,6 @@
 -- wrk script: POST one image as multipart/form-data to the predictions endpoint.
 -- usage: IMAGE=path/to/image.jpg wrk -t2 -c16 -d15s --latency -s bench/predict.lua \
---          http://localhost:18080/api/v1/models/<id>/predictions
+--          http://localhost:PORT/api/v1/models/<id>/predictions
 local path = os.getenv("IMAGE") or "bench.jpg"
 local f = assert(io.open(path, "rb"))
 local image = f:read("*all")
