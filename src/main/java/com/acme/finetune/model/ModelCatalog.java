@@ -19,6 +19,7 @@ import com.acme.finetune.web.PageResponse;
 import tools.jackson.core.type.TypeReference;
 import tools.jackson.databind.ObjectMapper;
 
+import org.springframework.context.ApplicationEventPublisher;
 import org.springframework.data.domain.Pageable;
 import org.springframework.stereotype.Service;
 import org.springframework.transaction.annotation.Transactional;
@@ -36,10 +37,13 @@ public class ModelCatalog {
 
 	private final ObjectMapper json;
 
-	ModelCatalog(ModelRepository models, ArtifactStore store, ObjectMapper json) {
+	private final ApplicationEventPublisher events;
+
+	ModelCatalog(ModelRepository models, ArtifactStore store, ObjectMapper json, ApplicationEventPublisher events) {
 		this.models = models;
 		this.store = store;
 		this.json = json;
+		this.events = events;
 	}
 
 	/** Moves a finished artifact into the store and records the model. */
@@ -97,12 +101,16 @@ public class ModelCatalog {
 		return PageResponse.of(this.models.findAll(pageable), this::view);
 	}
 
-	/** Deletes the row, then the files; a missing model is a 404. */
+	/**
+	 * Deletes the row, tells listeners (which release the loaded model, so no native code
+	 * still reads the files), then removes the files; a missing model is a 404.
+	 */
 	@Transactional
 	public void delete(UUID id) {
 		ModelEntity entity = this.models.findById(id).orElseThrow(() -> ApiException.notFound("Model", id));
 		this.models.delete(entity);
 		this.models.flush();
+		this.events.publishEvent(new ModelDeleted(id));
 		try {
 			ArtifactStore.deleteRecursively(this.store.root().resolve(entity.artifactPath));
 		}

@@ -1,5 +1,7 @@
 package com.acme.finetune.model;
 
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.UUID;
 
 import com.acme.finetune.web.PageResponse;
@@ -7,12 +9,16 @@ import com.acme.finetune.web.PageResponse;
 import org.springframework.data.domain.Pageable;
 import org.springframework.data.domain.Sort;
 import org.springframework.data.web.PageableDefault;
+import org.springframework.http.ContentDisposition;
+import org.springframework.http.HttpHeaders;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.DeleteMapping;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.RequestMapping;
 import org.springframework.web.bind.annotation.RestController;
+
+import jakarta.servlet.http.HttpServletResponse;
 
 @RestController
 @RequestMapping("/api/v1/models")
@@ -33,6 +39,20 @@ class ModelController {
 	@GetMapping("/{id}")
 	ModelView get(@PathVariable UUID id) {
 		return this.catalog.get(id);
+	}
+
+	/**
+	 * The artifact as a zip that plain DJL loads once unpacked (labels and preprocessing
+	 * included), written straight to the response.
+	 */
+	@GetMapping(path = "/{id}/artifact", produces = "application/zip")
+	void artifact(@PathVariable UUID id, HttpServletResponse response) throws IOException {
+		// resolved before anything is written, so an unknown model is still a clean 404
+		Path dir = this.catalog.artifactDir(id);
+		response.setContentType("application/zip");
+		response.setHeader(HttpHeaders.CONTENT_DISPOSITION,
+				ContentDisposition.attachment().filename("model-" + id + ".zip").build().toString());
+		ArtifactZip.write(dir, response.getOutputStream());
 	}
 
 	@DeleteMapping("/{id}")

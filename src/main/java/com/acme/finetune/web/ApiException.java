@@ -18,6 +18,8 @@ public class ApiException extends RuntimeException {
 
 	private final Map<String, Object> properties = new LinkedHashMap<>();
 
+	private final Map<String, String> headers = new LinkedHashMap<>();
+
 	public ApiException(ProblemType type, String detail) {
 		this(type, type.status(), detail);
 	}
@@ -32,6 +34,16 @@ public class ApiException extends RuntimeException {
 	public ApiException with(String name, Object value) {
 		this.properties.put(name, value);
 		return this;
+	}
+
+	/** Adds a response header, e.g. {@code Retry-After} on a 503. */
+	public ApiException withHeader(String name, String value) {
+		this.headers.put(name, value);
+		return this;
+	}
+
+	public Map<String, String> headers() {
+		return this.headers;
 	}
 
 	public ProblemType type() {

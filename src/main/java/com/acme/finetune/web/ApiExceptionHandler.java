@@ -42,7 +42,9 @@ class ApiExceptionHandler extends ResponseEntityExceptionHandler {
 		body.setType(ex.type().uri());
 		body.setTitle(ex.type().title());
 		ex.properties().forEach(body::setProperty);
-		return handleExceptionInternal(ex, body, new HttpHeaders(), ex.status(), request);
+		HttpHeaders headers = new HttpHeaders();
+		ex.headers().forEach(headers::set);
+		return handleExceptionInternal(ex, body, headers, ex.status(), request);
 	}
 
 	@ExceptionHandler(ConstraintViolationException.class)

@@ -28,6 +28,8 @@ public enum ProblemType {
 	INVALID_DATASET_LAYOUT("invalid-dataset-layout", "The archive's layout is not a usable image dataset",
 			HttpStatus.UNPROCESSABLE_CONTENT),
 	INVALID_IMAGE("invalid-image", "Not a valid image", HttpStatus.UNPROCESSABLE_CONTENT),
+	UNSUPPORTED_IMAGE("unsupported-image", "Not an image in a supported format", HttpStatus.UNSUPPORTED_MEDIA_TYPE),
+	IMAGE_TOO_LARGE("image-too-large", "Image exceeds the pixel limit", HttpStatus.UNPROCESSABLE_CONTENT),
 	CORRUPT_ARCHIVE("corrupt-archive", "The archive is corrupt or truncated", HttpStatus.UNPROCESSABLE_CONTENT),
 	NESTED_ARCHIVE("nested-archive", "The archive contains other archives", HttpStatus.UNPROCESSABLE_CONTENT),
 	DATASET_IN_USE("dataset-in-use", "The dataset is used by an active job", HttpStatus.CONFLICT),

@@ -1,0 +1,47 @@
+package com.acme.finetune.inference;
+
+import java.time.Duration;
+
+import jakarta.validation.constraints.Min;
+import jakarta.validation.constraints.NotBlank;
+import jakarta.validation.constraints.NotNull;
+
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.springframework.util.unit.DataSize;
+import org.springframework.validation.annotation.Validated;
+
+/**
+ * How models are kept in memory and how predictions are batched.
+ *
+ * @param maxLoadedModels at most this many models stay loaded (least recently used ones
+ * are evicted and their native memory freed)
+ * @param memoryBudget loaded models' weights (artifact size on disk) may not exceed this
+ * in total; the most recently used model always stays, even if alone it is larger
+ * @param maxBatchSize at most this many images go through one forward pass; 1 turns
+ * dynamic batching off
+ * @param maxBatchDelay how long a worker waits for more images to fill a batch once it
+ * holds one
+ * @param queueCapacity images waiting per model; beyond this a request is answered 503
+ * with {@code Retry-After}
+ * @param workersPerModel threads (each with its own predictor) per model; on a small CPU
+ * one worker already keeps every core busy inside PyTorch
+ * @param maxImagesPerRequest images in one request, at most
+ * @param maxImagePixels width × height an image may declare, checked from its header
+ * before it is decoded
+ * @param retryAfter what {@code Retry-After} says when the queue is full
+ * @param requestTimeout how long a request waits for its predictions before a 503
+ * @param device {@code auto}, {@code cpu}, {@code gpu} or {@code gpu:N}
+ * @param warmUp run one dummy batch when a model is loaded, so the first real request
+ * does not pay for PyTorch's first-run set-up
+ */
+@ConfigurationProperties("app.inference")
+@Validated
+public record InferenceProperties(@DefaultValue("3") @Min(1) int maxLoadedModels,
+		@DefaultValue("2GB") @NotNull DataSize memoryBudget, @DefaultValue("16") @Min(1) int maxBatchSize,
+		@DefaultValue("5ms") @NotNull Duration maxBatchDelay, @DefaultValue("256") @Min(1) int queueCapacity,
+		@DefaultValue("1") @Min(1) int workersPerModel, @DefaultValue("32") @Min(1) int maxImagesPerRequest,
+		@DefaultValue("40000000") @Min(1) long maxImagePixels, @DefaultValue("1s") @NotNull Duration retryAfter,
+		@DefaultValue("60s") @NotNull Duration requestTimeout, @DefaultValue("auto") @NotBlank String device,
+		@DefaultValue("true") boolean warmUp) {
+}

@@ -1,0 +1,238 @@
+package com.acme.finetune.inference;
+
+import java.awt.image.BufferedImage;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.ReadWriteLock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+import ai.djl.inference.Predictor;
+import ai.djl.modality.Classifications;
+import ai.djl.translate.TranslateException;
+import com.acme.finetune.training.ModelArtifact;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Dynamic batching in front of one loaded model, shaped like DJL Serving's
+ * {@code WorkerPool}: a bounded queue of images and worker threads that each own a
+ * {@link Predictor} (predictors are not thread-safe). A worker takes one image, waits at
+ * most {@code maxDelay} for up to {@code maxBatchSize - 1} more, and runs them as one
+ * forward pass. DJL's predictor runs every call in its own sub-{@code NDManager} (its
+ * {@code PredictorContext}), so the tensors of a step are freed when the step ends.
+ *
+ * <p>
+ * Closing stops intake, lets the workers finish everything already queued, and the last
+ * worker to stop closes the model, so no forward pass ever runs on freed native memory.
+ */
+final class ModelBatcher implements AutoCloseable {
+
+	private static final Logger log = LoggerFactory.getLogger(ModelBatcher.class);
+
+	/** Tells one worker to stop once everything before it is done. */
+	private static final Item STOP = new Item(null, null);
+
+	private final UUID modelId;
+
+	private final ModelArtifact artifact;
+
+	private final int maxBatchSize;
+
+	private final long maxDelayNanos;
+
+	private final int capacity;
+
+	private final InferenceMetrics metrics;
+
+	private final BlockingQueue<Item> queue = new LinkedBlockingQueue<>();
+
+	/** Images accepted and not yet taken by a worker: what the capacity bounds. */
+	private final AtomicInteger depth = new AtomicInteger();
+
+	private final AtomicInteger liveWorkers;
+
+	private final ReadWriteLock intake = new ReentrantReadWriteLock();
+
+	private final List<Thread> workers = new ArrayList<>();
+
+	private boolean closed;
+
+	ModelBatcher(UUID modelId, ModelArtifact artifact, InferenceProperties properties, InferenceMetrics metrics) {
+		this.modelId = modelId;
+		this.artifact = artifact;
+		this.maxBatchSize = properties.maxBatchSize();
+		this.maxDelayNanos = properties.maxBatchDelay().toNanos();
+		this.capacity = properties.queueCapacity();
+		this.metrics = metrics;
+		this.liveWorkers = new AtomicInteger(properties.workersPerModel());
+		for (int i = 0; i < properties.workersPerModel(); i++) {
+			Thread worker = new Thread(this::work, "inference-" + modelId.toString().substring(0, 8) + "-" + i);
+			worker.setDaemon(true);
+			this.workers.add(worker);
+		}
+	}
+
+	void start() {
+		this.workers.forEach(Thread::start);
+	}
+
+	/**
+	 * Queues the images of one request, all or none.
+	 * @throws QueueFullException if they do not fit in the queue now
+	 * @throws ModelClosedException if the model was evicted meanwhile (load it again)
+	 */
+	List<CompletableFuture<Classifications>> submit(List<BufferedImage> images)
+			throws QueueFullException, ModelClosedException {
+		this.intake.readLock().lock();
+		try {
+			if (this.closed) {
+				throw new ModelClosedException();
+			}
+			if (this.depth.addAndGet(images.size()) > this.capacity) {
+				this.depth.addAndGet(-images.size());
+				throw new QueueFullException();
+			}
+			List<CompletableFuture<Classifications>> results = new ArrayList<>(images.size());
+			for (BufferedImage image : images) {
+				Item item = new Item(image, new CompletableFuture<>());
+				results.add(item.result());
+				this.queue.add(item);
+			}
+			return results;
+		}
+		finally {
+			this.intake.readLock().unlock();
+		}
+	}
+
+	int depth() {
+		return Math.max(0, this.depth.get());
+	}
+
+	private void work() {
+		try (Predictor<BufferedImage, Classifications> predictor = this.artifact.newPredictor()) {
+			boolean stop = false;
+			while (!stop) {
+				Item first = this.queue.take();
+				if (first == STOP) {
+					break;
+				}
+				List<Item> batch = new ArrayList<>(this.maxBatchSize);
+				batch.add(first);
+				long deadline = System.nanoTime() + this.maxDelayNanos;
+				while (batch.size() < this.maxBatchSize) {
+					long remaining = deadline - System.nanoTime();
+					Item next = (remaining > 0) ? this.queue.poll(remaining, TimeUnit.NANOSECONDS) : this.queue.poll();
+					if (next == null) {
+						break;
+					}
+					if (next == STOP) {
+						stop = true;
+						break;
+					}
+					batch.add(next);
+				}
+				this.depth.addAndGet(-batch.size());
+				run(predictor, batch);
+			}
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+		}
+		finally {
+			failRemaining();
+			if (this.liveWorkers.decrementAndGet() == 0) {
+				this.artifact.close();
+				log.info("Model {} unloaded", this.modelId);
+			}
+		}
+	}
+
+	private void run(Predictor<BufferedImage, Classifications> predictor, List<Item> batch) {
+		List<BufferedImage> images = new ArrayList<>(batch.size());
+		batch.forEach((item) -> images.add(item.image()));
+		try {
+			List<Classifications> results = predictor.batchPredict(images);
+			this.metrics.batch(batch.size());
+			for (int i = 0; i < batch.size(); i++) {
+				batch.get(i).result().complete(results.get(i));
+			}
+		}
+		catch (TranslateException | RuntimeException ex) {
+			log.error("Forward pass of {} images on model {} failed", batch.size(), this.modelId, ex);
+			batch.forEach((item) -> item.result().completeExceptionally(ex));
+		}
+	}
+
+	/** Only after an interrupt: nobody would serve what is still queued. */
+	private void failRemaining() {
+		if (this.liveWorkers.get() > 1) {
+			return;
+		}
+		Item item;
+		while ((item = this.queue.poll()) != null) {
+			if (item != STOP) {
+				item.result().completeExceptionally(new ModelClosedException());
+			}
+		}
+	}
+
+	/**
+	 * Stops intake; queued images are still answered. Returns once every worker has
+	 * stopped and the model's native memory is released.
+	 */
+	@Override
+	public void close() {
+		this.intake.writeLock().lock();
+		try {
+			if (this.closed) {
+				return;
+			}
+			this.closed = true;
+			this.workers.forEach((w) -> this.queue.add(STOP));
+		}
+		finally {
+			this.intake.writeLock().unlock();
+		}
+		for (Thread worker : this.workers) {
+			if (worker == Thread.currentThread()) {
+				continue;
+			}
+			try {
+				worker.join(TimeUnit.MINUTES.toMillis(2));
+			}
+			catch (InterruptedException ex) {
+				Thread.currentThread().interrupt();
+				return;
+			}
+		}
+	}
+
+	private record Item(BufferedImage image, CompletableFuture<Classifications> result) {
+	}
+
+	/** The model's queue holds no room for the request now. */
+	static final class QueueFullException extends Exception {
+
+		QueueFullException() {
+			super("queue full", null, false, false);
+		}
+
+	}
+
+	/** The model was unloaded between lookup and submit. */
+	static final class ModelClosedException extends Exception {
+
+		ModelClosedException() {
+			super("model unloaded", null, false, false);
+		}
+
+	}
+
+}

@@ -1,0 +1,44 @@
+package com.acme.finetune.model;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+import java.util.zip.Deflater;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipOutputStream;
+
+/**
+ * Streams a model's artifact directory as a zip whose root is the model directory, so
+ * that plain DJL loads the unpacked folder with {@code Criteria.optModelPath}. Files are
+ * copied straight from disk to the response: a ~100 MB model never sits in memory.
+ */
+final class ArtifactZip {
+
+	private ArtifactZip() {
+	}
+
+	static void write(Path dir, OutputStream target) throws IOException {
+		List<Path> files;
+		try (Stream<Path> walk = Files.walk(dir)) {
+			files = walk.filter(Files::isRegularFile).sorted().toList();
+		}
+		// the caller owns the response stream; finish() writes the central directory
+		// without closing it
+		ZipOutputStream zip = new ZipOutputStream(target);
+		// weights barely compress; the fastest level keeps the download CPU-cheap
+		zip.setLevel(Deflater.BEST_SPEED);
+		for (Path file : files) {
+			ZipEntry entry = new ZipEntry(dir.relativize(file).toString().replace('\\', '/'));
+			entry.setTime(Files.getLastModifiedTime(file).toMillis());
+			zip.putNextEntry(entry);
+			Files.copy(file, zip);
+			zip.closeEntry();
+		}
+		zip.finish();
+		zip.flush();
+	}
+
+}
