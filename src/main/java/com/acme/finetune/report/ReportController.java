@@ -3,7 +3,9 @@ package com.acme.finetune.report;
 import java.util.List;
 import java.util.UUID;
 
+import com.acme.finetune.job.EpochView;
 import com.acme.finetune.job.JobService;
+import com.acme.finetune.training.EpochMetrics;
 import com.acme.finetune.job.JobView;
 import com.acme.finetune.web.ApiException;
 import com.acme.finetune.web.ProblemType;
@@ -112,7 +114,18 @@ class ReportController {
 		// the job first: a job that finishes in between still has consistent epochs
 		JobView job = this.jobs.get(id);
 		JobService.JobMetricsView metrics = this.jobs.metrics(id);
-		return JobReport.of(job, List.copyOf(metrics.epochs()), metrics.finalMetrics());
+		List<EpochMetrics> epochs = metrics.epochs().stream().map(ReportController::metrics).toList();
+		return JobReport.of(job, epochs, metrics.finalMetrics());
+	}
+
+	/** Charts skip missing values, which the API gives as null and the charts as NaN. */
+	private static EpochMetrics metrics(EpochView e) {
+		return new EpochMetrics(e.epoch(), orNaN(e.trainLoss()), orNaN(e.trainAccuracy()), orNaN(e.valLoss()),
+				orNaN(e.valAccuracy()), orNaN(e.learningRate()), e.durationMs(), orNaN(e.imagesPerSecond()));
+	}
+
+	private static double orNaN(Double value) {
+		return (value != null) ? value : Double.NaN;
 	}
 
 	private static ResponseEntity<String> respond(MediaType type, String body) {
