@@ -46,6 +46,29 @@ class TorchScriptBackboneTests {
 	}
 
 	@Test
+	void aFrozenBackboneTrainsItsHeadWithoutTheCache() {
+		// augmentation turns the embedding cache off, so the head trains on live features
+		Hyperparameters h = TrainingFixtures.hyperparameters(1, 4, 0.01, Hyperparameters.Optimizer.SGD);
+		Hyperparameters flip = new Hyperparameters(h.epochs(), h.batchSize(), h.learningRate(), h.optimizer(),
+				h.momentum(), h.weightDecay(), h.lrSchedule(), h.imageSize(), Hyperparameters.Augmentation.FLIP,
+				h.labelSmoothing(), h.classWeights(), h.seed(), h.earlyStopping());
+		for (Path cache : new Path[] { null, this.dir.resolve("cache") }) {
+			TrainingResult result = new FineTuner()
+				.train(TrainingFixtures.request(TrainingFixtures.partialBackbone(), Stage.LAYER4,
+						TrainingRequest.BatchNormMode.FROZEN, flip, this.dir.resolve("out-" + (cache != null)), cache),
+						data, TrainingListener.NONE);
+			assertThat(result.embeddingCacheUsed()).isFalse();
+			assertThat(result.epochs()).hasSize(1);
+		}
+		// no augmentation but no cache directory either: live features too
+		TrainingResult result = new FineTuner().train(
+				TrainingFixtures.request(TrainingFixtures.partialBackbone(), Stage.LAYER4,
+						TrainingRequest.BatchNormMode.FROZEN, h, this.dir.resolve("out-plain"), null),
+				data, TrainingListener.NONE);
+		assertThat(result.epochs()).hasSize(1);
+	}
+
+	@Test
 	void parameterNamesDecideWhichStagesExist() {
 		FineTuner fineTuner = new FineTuner();
 		BackboneInfo info = fineTuner.inspect(TrainingFixtures.partialBackbone(), 32);
