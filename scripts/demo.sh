@@ -66,7 +66,7 @@ jq '{id, classes, imageCount, split, warnings}' "$body"
 
 spec="$(jq -n --arg ds "$dataset_id" --arg base "$BASE_MODEL" --argjson epochs "$EPOCHS" --argjson size "$IMAGE_SIZE" '{
   datasetId: $ds, baseModel: $base,
-  freeze: {upTo: (if $base == "resnet50-scratch" then "none" else "layer3" end), batchNorm: "frozen"},
+  freeze: {upTo: (if $base == "resnet50-scratch" then "none" else "layer3" end), batchNorm: (if $base == "resnet50-scratch" then "train" else "frozen" end)},
   hyperparameters: {epochs: $epochs, batchSize: 16, learningRate: 0.001, optimizer: "adam",
                     imageSize: $size, augmentation: "flip", seed: 42}}')"
 
@@ -120,13 +120,9 @@ jq -r '.epochs[] | "  epoch \(.epoch): train loss \(.trainLoss*1000|round/1000) 
 jq -r '.final.perClass | to_entries[] | "  \(.key): precision \(.value.precision*100|round)%  recall \(.value.recall*100|round)%  F1 \(.value.f1*100|round)%"' "$body"
 
 bold "Predicting $(basename "$IMAGE")"
-ALLOW="404 405" call POST "/api/v1/models/$model_id/predictions" -F "image=@$IMAGE" -F topK=3
-if ((status >= 400)); then
-  echo "  this server has no predictions endpoint yet (HTTP $status); skipping"
-else
-  jq -r '.predictions[] | "  \(.file):", (.top[] | "    \(.label)  \(.probability*1000|round/10)%")' "$body"
-  jq -r '"  (\(.latencyMs) ms)"' "$body"
-fi
+call POST "/api/v1/models/$model_id/predictions" -F "image=@$IMAGE" -F topK=3
+jq -r '.predictions[] | "  \(.file):", (.top[] | "    \(.label)  \(.probability*1000|round/10)%")' "$body"
+jq -r '"  (\(.latencyMs) ms)"' "$body"
 
 bold "Done"
 echo "Report (charts, per-class table, confusion matrix): $BASE_URL/api/v1/jobs/$job_id/report"
