@@ -1,19 +1,18 @@
 package com.acme.finetune.backbone;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 
 import com.acme.finetune.AbstractIntegrationTests;
+import com.acme.finetune.support.TestApi;
 import com.acme.finetune.support.TestImages;
 import com.acme.finetune.web.ProblemType;
 import org.junit.jupiter.api.Test;
 
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.core.ParameterizedTypeReference;
-import org.springframework.core.io.ByteArrayResource;
 import org.springframework.core.io.ClassPathResource;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
@@ -89,7 +88,7 @@ class BackboneApiTests extends AbstractIntegrationTests {
 		assertThat(this.catalog.resolve(id).location()).exists();
 
 		// a job can start from it: validation resolves it and counts its parameters
-		String dataset = uploadDataset();
+		String dataset = TestApi.uploadDataset(this.client, TestImages.redBlueDataset(4, 32), "0.2");
 		Map<String, Object> validation = this.client.post()
 			.uri("/api/v1/jobs:validate")
 			.contentType(MediaType.APPLICATION_JSON)
@@ -145,40 +144,13 @@ class BackboneApiTests extends AbstractIntegrationTests {
 			.isEqualTo(HttpStatus.CONFLICT);
 	}
 
-	private String uploadDataset() {
-		MultiValueMap<String, Object> parts = new LinkedMultiValueMap<>();
-		parts.add("file", named(TestImages.redBlueDataset(4, 32), "colours.zip"));
-		Map<String, Object> dataset = this.client.post()
-			.uri("/api/v1/datasets")
-			.contentType(MediaType.MULTIPART_FORM_DATA)
-			.body(parts)
-			.exchange()
-			.expectStatus()
-			.isCreated()
-			.expectBody(MAP)
-			.returnResult()
-			.getResponseBody();
-		return (String) dataset.get("id");
-	}
-
 	private static MultiValueMap<String, Object> parts(byte[] content, String filename, String name) {
 		MultiValueMap<String, Object> parts = new LinkedMultiValueMap<>();
-		parts.add("file", named(content, filename));
+		parts.add("file", TestApi.file(content, filename));
 		if (name != null) {
 			parts.add("name", name);
 		}
 		return parts;
-	}
-
-	private static ByteArrayResource named(byte[] content, String filename) {
-		return new ByteArrayResource(content) {
-
-			@Override
-			public String getFilename() {
-				return filename;
-			}
-
-		};
 	}
 
 	@SuppressWarnings("unchecked")

@@ -17,6 +17,7 @@ import java.util.Optional;
 import java.util.UUID;
 
 import com.acme.finetune.AbstractIntegrationTests;
+import com.acme.finetune.support.TestApi;
 import com.acme.finetune.support.TestImages;
 import com.acme.finetune.web.ProblemType;
 import org.junit.jupiter.api.BeforeAll;
@@ -25,13 +26,10 @@ import org.junit.jupiter.api.TestInstance;
 
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.web.server.LocalServerPort;
-import org.springframework.core.io.ByteArrayResource;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.test.web.servlet.client.RestTestClient;
-import org.springframework.util.LinkedMultiValueMap;
-import org.springframework.util.MultiValueMap;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -65,7 +63,7 @@ class JobFlowTests extends AbstractIntegrationTests {
 
 	@BeforeAll
 	void uploadDataset() {
-		this.datasetId = uploadDataset(TestImages.redBlueDataset(8, 40));
+		this.datasetId = TestApi.uploadDataset(this.client, TestImages.redBlueDataset(8, 40), "0.25");
 	}
 
 	@Test
@@ -257,7 +255,7 @@ class JobFlowTests extends AbstractIntegrationTests {
 
 	@Test
 	void aDatasetInUseCannotBeDeleted() {
-		String dataset = uploadDataset(TestImages.redBlueDataset(4, 32));
+		String dataset = TestApi.uploadDataset(this.client, TestImages.redBlueDataset(4, 32), "0.25");
 		String jobId = (String) submit(Map.of("datasetId", dataset, "baseModel", "resnet50-scratch", "hyperparameters",
 				Map.of("epochs", 1, "imageSize", 32, "batchSize", 4)), null)
 			.get("id");
@@ -327,28 +325,6 @@ class JobFlowTests extends AbstractIntegrationTests {
 				Map.of("upTo", upTo, "batchNorm", "frozen"), "hyperparameters",
 				Map.of("epochs", epochs, "batchSize", 4, "imageSize", 32, "learningRate", 0.001, "seed", 7), "device",
 				"cpu");
-	}
-
-	private String uploadDataset(byte[] zip) {
-		MultiValueMap<String, Object> parts = new LinkedMultiValueMap<>();
-		parts.add("file", new ByteArrayResource(zip) {
-			@Override
-			public String getFilename() {
-				return "colours.zip";
-			}
-		});
-		parts.add("validationSplit", "0.25");
-		Map<String, Object> dataset = this.client.post()
-			.uri("/api/v1/datasets")
-			.contentType(MediaType.MULTIPART_FORM_DATA)
-			.body(parts)
-			.exchange()
-			.expectStatus()
-			.isCreated()
-			.expectBody(MAP)
-			.returnResult()
-			.getResponseBody();
-		return (String) dataset.get("id");
 	}
 
 	private Map<String, Object> submit(Map<String, Object> spec, String idempotencyKey) {

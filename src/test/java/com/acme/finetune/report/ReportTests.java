@@ -9,6 +9,7 @@ import java.util.Map;
 import java.util.UUID;
 
 import com.acme.finetune.AbstractIntegrationTests;
+import com.acme.finetune.support.TestApi;
 import com.acme.finetune.support.TestImages;
 import com.acme.finetune.web.ProblemType;
 import org.junit.jupiter.api.BeforeAll;
@@ -18,12 +19,9 @@ import org.w3c.dom.Document;
 
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.core.ParameterizedTypeReference;
-import org.springframework.core.io.ByteArrayResource;
 import org.springframework.http.MediaType;
 import org.springframework.test.web.servlet.client.EntityExchangeResult;
 import org.springframework.test.web.servlet.client.RestTestClient;
-import org.springframework.util.LinkedMultiValueMap;
-import org.springframework.util.MultiValueMap;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -52,7 +50,7 @@ class ReportTests extends AbstractIntegrationTests {
 		Map<String, Color> classes = new LinkedHashMap<>();
 		classes.put(HOSTILE, new Color(200, 50, 40));
 		classes.put("blue", new Color(40, 60, 200));
-		String datasetId = upload(TestImages.colourDataset(8, 32, classes));
+		String datasetId = TestApi.uploadDataset(this.client, TestImages.colourDataset(8, 32, classes), "0.25");
 		Map<String, Object> job = this.client.post()
 			.uri("/api/v1/jobs")
 			.contentType(MediaType.APPLICATION_JSON)
@@ -197,28 +195,6 @@ class ReportTests extends AbstractIntegrationTests {
 			.exists()
 			.jsonPath("$.paths['/api/v1/jobs/{id}/report/loss.svg'].get.responses['200'].content['image/svg+xml']")
 			.exists();
-	}
-
-	private String upload(byte[] zip) {
-		MultiValueMap<String, Object> parts = new LinkedMultiValueMap<>();
-		parts.add("file", new ByteArrayResource(zip) {
-			@Override
-			public String getFilename() {
-				return "hostile.zip";
-			}
-		});
-		parts.add("validationSplit", "0.25");
-		return (String) this.client.post()
-			.uri("/api/v1/datasets")
-			.contentType(MediaType.MULTIPART_FORM_DATA)
-			.body(parts)
-			.exchange()
-			.expectStatus()
-			.isCreated()
-			.expectBody(MAP)
-			.returnResult()
-			.getResponseBody()
-			.get("id");
 	}
 
 }

@@ -1,0 +1,51 @@
+package com.acme.finetune.support;
+
+import java.util.Map;
+
+import org.springframework.core.ParameterizedTypeReference;
+import org.springframework.core.io.ByteArrayResource;
+import org.springframework.http.MediaType;
+import org.springframework.test.web.servlet.client.RestTestClient;
+import org.springframework.util.LinkedMultiValueMap;
+import org.springframework.util.MultiValueMap;
+
+/** HTTP steps that many end-to-end tests share. */
+public final class TestApi {
+
+	public static final ParameterizedTypeReference<Map<String, Object>> JSON_OBJECT = new ParameterizedTypeReference<>() {
+	};
+
+	private TestApi() {
+	}
+
+	/** A multipart file part with a file name. */
+	public static ByteArrayResource file(byte[] content, String filename) {
+		return new ByteArrayResource(content) {
+
+			@Override
+			public String getFilename() {
+				return filename;
+			}
+
+		};
+	}
+
+	/** Uploads a dataset archive (201 expected) and returns its id. */
+	public static String uploadDataset(RestTestClient client, byte[] zip, String validationSplit) {
+		MultiValueMap<String, Object> parts = new LinkedMultiValueMap<>();
+		parts.add("file", file(zip, "dataset.zip"));
+		parts.add("validationSplit", validationSplit);
+		Map<String, Object> dataset = client.post()
+			.uri("/api/v1/datasets")
+			.contentType(MediaType.MULTIPART_FORM_DATA)
+			.body(parts)
+			.exchange()
+			.expectStatus()
+			.isCreated()
+			.expectBody(JSON_OBJECT)
+			.returnResult()
+			.getResponseBody();
+		return (String) dataset.get("id");
+	}
+
+}
