@@ -231,11 +231,31 @@ final class ResNet50Block extends AbstractBlock implements Classifier {
 			PairList<String, Object> params) {
 		NDList x = inputs;
 		for (int i = 0; i < this.stages.size(); i++) {
-			boolean stageTraining = training && this.batchNormTrain
-					&& !Stage.values()[i + 1].isFrozenBy(this.frozenUpTo);
-			x = this.stages.get(i).forward(parameterStore, x, stageTraining, params);
+			boolean frozen = Stage.values()[i + 1].isFrozenBy(this.frozenUpTo);
+			boolean stageTraining = training && this.batchNormTrain && !frozen;
+			// frozen stages form a prefix: nothing before them needs gradients either
+			x = (!training || frozen) ? forwardScoped(this.stages.get(i), parameterStore, x, params)
+					: this.stages.get(i).forward(parameterStore, x, stageTraining, params);
 		}
 		return this.head.forward(parameterStore, pool(x), training, params);
+	}
+
+	/**
+	 * Runs a stage whose intermediate tensors autograd will never need (inference, or a
+	 * frozen stage) in its own memory scope, so only the stage's output survives: peak
+	 * native memory is one stage's activations instead of the whole network's, which is
+	 * what limits batched inference on small CPU nodes.
+	 */
+	private static NDList forwardScoped(Block stage, ParameterStore parameterStore, NDList x,
+			PairList<String, Object> params) {
+		NDArray input = x.singletonOrThrow();
+		NDManager parent = input.getManager();
+		try (NDManager scope = parent.newSubManager()) {
+			input.tempAttach(scope);
+			NDList out = stage.forward(parameterStore, x, false, params);
+			out.attach(parent);
+			return out;
+		}
 	}
 
 	/** The 2048-d embedding, always with frozen (inference) BatchNorm. */
@@ -243,7 +263,7 @@ final class ResNet50Block extends AbstractBlock implements Classifier {
 	public NDList features(ParameterStore parameterStore, NDList inputs) {
 		NDList x = inputs;
 		for (Block stage : this.stages) {
-			x = stage.forward(parameterStore, x, false, null);
+			x = forwardScoped(stage, parameterStore, x, null);
 		}
 		return pool(x);
 	}
