@@ -16,6 +16,7 @@
 #        MAVEN_OFFLINE=1 to build with -o.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib/await-service.sh
 
 port="${SMOKE_PORT:-0}"
 timeout="${SMOKE_TIMEOUT:-240}"
@@ -81,19 +82,7 @@ started=$SECONDS
 pid=$!
 
 deadline=$((SECONDS + timeout))
-if [[ "$port" == 0 ]]; then
-  until port="$(grep -oE 'Tomcat started on port [0-9]+' "$work/app.log" | grep -oE '[0-9]+$' | tail -1)" && [[ -n "$port" ]]; do
-    kill -0 "$pid" 2>/dev/null || fail "the application exited"
-    ((SECONDS < deadline)) || fail "no HTTP port within ${timeout}s"
-    sleep 1
-  done
-fi
-base="http://127.0.0.1:$port"
-until curl -fsS -o /dev/null "$base/actuator/health/readiness" 2>/dev/null; do
-  kill -0 "$pid" 2>/dev/null || fail "the application exited"
-  ((SECONDS < deadline)) || fail "not ready within ${timeout}s"
-  sleep 2
-done
+await_service "$work/app.log" "$pid" "$deadline" "$port"
 echo "==> ready $((SECONDS - started))s after start; waiting for the DJL engine to load from the exploded layout"
 until curl -fsS "$base/actuator/health" | grep -q '"state":"loaded"'; do
   curl -fsS "$base/actuator/health" | grep -q '"state":"failed"' && fail "DJL engine failed to start"

@@ -16,6 +16,7 @@
 #        KEEP_WORKDIR=true  keep the temporary directory (database, artifacts, app.log)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib/await-service.sh
 
 timeout="${POSTMAN_TIMEOUT:-240}"
 jar="$(ls target/finetune-service-*.jar 2>/dev/null | grep -v '\.original$' | head -1 || true)"
@@ -58,17 +59,7 @@ PORT=0 \
 pid=$!
 
 deadline=$((SECONDS + timeout))
-until port="$(grep -oE 'Tomcat started on port [0-9]+' "$work/app.log" | grep -oE '[0-9]+$' | tail -1)" && [[ -n "$port" ]]; do
-  kill -0 "$pid" 2>/dev/null || fail "the service exited"
-  ((SECONDS < deadline)) || fail "no HTTP port within ${timeout}s"
-  sleep 1
-done
-base="http://127.0.0.1:$port"
-until curl -fsS -o /dev/null "$base/actuator/health/readiness" 2>/dev/null; do
-  kill -0 "$pid" 2>/dev/null || fail "the service exited"
-  ((SECONDS < deadline)) || fail "not ready within ${timeout}s"
-  sleep 1
-done
+await_service "$work/app.log" "$pid" "$deadline"
 echo "==> ready on $base after $((SECONDS - started))s; running newman"
 
 newman_started=$SECONDS
