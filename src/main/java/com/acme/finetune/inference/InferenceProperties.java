@@ -20,8 +20,9 @@ import org.springframework.validation.annotation.Validated;
  * in total; the most recently used model always stays, even if alone it is larger
  * @param maxBatchSize at most this many images go through one forward pass; 1 turns
  * dynamic batching off
- * @param maxBatchDelay how long a worker waits for more images to fill a batch once it
- * holds one
+ * @param maxBatchDelay how long a worker holding images waits, at most, for more: it
+ * waits only while fewer images are in its batch than requests were in flight when its
+ * previous batch ended (or are in flight now), so a lone client never waits
  * @param queueCapacity images waiting per model; beyond this a request is answered 503
  * with {@code Retry-After}
  * @param workersPerModel threads (each with its own predictor) per model; on a small CPU
@@ -39,7 +40,7 @@ import org.springframework.validation.annotation.Validated;
 @Validated
 public record InferenceProperties(@DefaultValue("3") @Min(1) int maxLoadedModels,
 		@DefaultValue("2GB") @NotNull DataSize memoryBudget, @DefaultValue("16") @Min(1) int maxBatchSize,
-		@DefaultValue("5ms") @NotNull Duration maxBatchDelay, @DefaultValue("256") @Min(1) int queueCapacity,
+		@DefaultValue("100ms") @NotNull Duration maxBatchDelay, @DefaultValue("256") @Min(1) int queueCapacity,
 		@DefaultValue("1") @Min(1) int workersPerModel, @DefaultValue("32") @Min(1) int maxImagesPerRequest,
 		@DefaultValue("40000000") @Min(1) long maxImagePixels, @DefaultValue("1s") @NotNull Duration retryAfter,
 		@DefaultValue("60s") @NotNull Duration requestTimeout, @DefaultValue("auto") @NotBlank String device,

@@ -8,6 +8,7 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReadWriteLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
@@ -22,10 +23,16 @@ import org.slf4j.LoggerFactory;
 /**
  * Dynamic batching in front of one loaded model, shaped like DJL Serving's
  * {@code WorkerPool}: a bounded queue of images and worker threads that each own a
- * {@link Predictor} (predictors are not thread-safe). A worker takes one image, waits at
- * most {@code maxDelay} for up to {@code maxBatchSize - 1} more, and runs them as one
- * forward pass. DJL's predictor runs every call in its own sub-{@code NDManager} (its
- * {@code PredictorContext}), so the tensors of a step are freed when the step ends.
+ * {@link Predictor} (predictors are not thread-safe). A worker takes one image, adds up
+ * to {@code maxBatchSize - 1} more and runs them as one forward pass. How long it waits
+ * for more depends on how many requests the model is serving ({@link #announce()}: from
+ * receipt to reply): it waits, at most {@code maxDelay}, until its batch holds as many
+ * images as there were requests in flight when its previous batch ended, or are in flight
+ * now. A lone client therefore never waits, and under load groups of clients that happen
+ * to arrive while a batch runs are merged into full batches instead of taking turns in
+ * small ones (each forward pass has a large fixed cost on a CPU). DJL's predictor runs
+ * every call in its own sub-{@code NDManager} (its {@code PredictorContext}), so the
+ * tensors of a step are freed when the step ends.
  *
  * <p>
  * Closing stops intake, lets the workers finish everything already queued, and the last
@@ -37,6 +44,9 @@ final class ModelBatcher implements AutoCloseable {
 
 	/** Tells one worker to stop once everything before it is done. */
 	private static final Item STOP = new Item(null, null);
+
+	/** How often a waiting worker looks again for requests it expects. */
+	private static final long POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
 
 	private final UUID modelId;
 
@@ -54,6 +64,9 @@ final class ModelBatcher implements AutoCloseable {
 
 	/** Images accepted and not yet taken by a worker: what the capacity bounds. */
 	private final AtomicInteger depth = new AtomicInteger();
+
+	/** Requests announced and not yet answered. */
+	private final AtomicInteger inFlight = new AtomicInteger();
 
 	private final AtomicInteger liveWorkers;
 
@@ -80,6 +93,15 @@ final class ModelBatcher implements AutoCloseable {
 
 	void start() {
 		this.workers.forEach(Thread::start);
+	}
+
+	/**
+	 * Counts a request for this model as in flight until the returned arrival is closed:
+	 * announce on receipt, close once it is answered (or failed).
+	 */
+	Arrival announce() {
+		this.inFlight.incrementAndGet();
+		return new Arrival(this.inFlight);
 	}
 
 	/**
@@ -118,6 +140,7 @@ final class ModelBatcher implements AutoCloseable {
 	private void work() {
 		try (Predictor<BufferedImage, Classifications> predictor = this.artifact.newPredictor()) {
 			boolean stop = false;
+			int concurrency = 1;
 			while (!stop) {
 				Item first = this.queue.take();
 				if (first == STOP) {
@@ -127,10 +150,17 @@ final class ModelBatcher implements AutoCloseable {
 				batch.add(first);
 				long deadline = System.nanoTime() + this.maxDelayNanos;
 				while (batch.size() < this.maxBatchSize) {
-					long remaining = deadline - System.nanoTime();
-					Item next = (remaining > 0) ? this.queue.poll(remaining, TimeUnit.NANOSECONDS) : this.queue.poll();
+					Item next = this.queue.poll();
 					if (next == null) {
-						break;
+						long remaining = deadline - System.nanoTime();
+						int expected = Math.max(concurrency, this.inFlight.get());
+						if (remaining <= 0 || batch.size() >= expected) {
+							break;
+						}
+						next = this.queue.poll(Math.min(remaining, POLL_NANOS), TimeUnit.NANOSECONDS);
+						if (next == null) {
+							continue;
+						}
 					}
 					if (next == STOP) {
 						stop = true;
@@ -139,7 +169,7 @@ final class ModelBatcher implements AutoCloseable {
 					batch.add(next);
 				}
 				this.depth.addAndGet(-batch.size());
-				run(predictor, batch);
+				concurrency = run(predictor, batch);
 			}
 		}
 		catch (InterruptedException ex) {
@@ -154,19 +184,26 @@ final class ModelBatcher implements AutoCloseable {
 		}
 	}
 
-	private void run(Predictor<BufferedImage, Classifications> predictor, List<Item> batch) {
+	/**
+	 * Runs one batch; returns the requests in flight as it ended (its own still
+	 * included): how many the next batch may expect.
+	 */
+	private int run(Predictor<BufferedImage, Classifications> predictor, List<Item> batch) {
 		List<BufferedImage> images = new ArrayList<>(batch.size());
 		batch.forEach((item) -> images.add(item.image()));
 		try {
 			List<Classifications> results = predictor.batchPredict(images);
 			this.metrics.batch(batch.size());
+			int concurrency = this.inFlight.get();
 			for (int i = 0; i < batch.size(); i++) {
 				batch.get(i).result().complete(results.get(i));
 			}
+			return concurrency;
 		}
 		catch (TranslateException | RuntimeException ex) {
 			log.error("Forward pass of {} images on model {} failed", batch.size(), this.modelId, ex);
 			batch.forEach((item) -> item.result().completeExceptionally(ex));
+			return 1;
 		}
 	}
 
@@ -215,6 +252,26 @@ final class ModelBatcher implements AutoCloseable {
 	}
 
 	private record Item(BufferedImage image, CompletableFuture<Classifications> result) {
+	}
+
+	/** A request in flight; closing it (once) ends the announcement. */
+	static final class Arrival implements AutoCloseable {
+
+		private final AtomicInteger inFlight;
+
+		private final AtomicBoolean closed = new AtomicBoolean();
+
+		private Arrival(AtomicInteger inFlight) {
+			this.inFlight = inFlight;
+		}
+
+		@Override
+		public void close() {
+			if (this.closed.compareAndSet(false, true)) {
+				this.inFlight.decrementAndGet();
+			}
+		}
+
 	}
 
 	/** The model's queue holds no room for the request now. */

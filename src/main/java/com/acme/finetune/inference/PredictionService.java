@@ -63,9 +63,12 @@ class PredictionService {
 		}
 		// the model first: an unknown model is a 404 whatever the images are
 		LoadedModel model = this.registry.acquire(modelId);
-		List<BufferedImage> images = decode(files);
 		int k = Math.min((topK != null) ? topK : 5, model.labels().size());
-		List<Classifications> results = classify(modelId, model, images);
+		List<Classifications> results;
+		// in flight from here to the reply: what the batcher sizes its batches by
+		try (ModelBatcher.Arrival arrival = model.batcher().announce()) {
+			results = await(modelId, submit(modelId, model, decode(files)));
+		}
 		List<PredictionResponse.Prediction> predictions = new ArrayList<>(results.size());
 		for (int i = 0; i < results.size(); i++) {
 			Classifications c = results.get(i);
@@ -100,12 +103,12 @@ class PredictionService {
 		return images;
 	}
 
-	private List<Classifications> classify(UUID modelId, LoadedModel model, List<BufferedImage> images) {
+	private List<CompletableFuture<Classifications>> submit(UUID modelId, LoadedModel model,
+			List<BufferedImage> images) {
 		LoadedModel current = model;
 		for (int attempt = 1;; attempt++) {
-			List<CompletableFuture<Classifications>> futures;
 			try {
-				futures = current.batcher().submit(images);
+				return current.batcher().submit(images);
 			}
 			catch (QueueFullException ex) {
 				throw busy("The prediction queue of model " + modelId + " is full");
@@ -115,9 +118,7 @@ class PredictionService {
 					throw busy("Model " + modelId + " is being evicted and reloaded repeatedly");
 				}
 				current = this.registry.acquire(modelId);
-				continue;
 			}
-			return await(modelId, futures);
 		}
 	}
 

@@ -17,6 +17,7 @@ import java.util.stream.Stream;
 
 import javax.imageio.ImageIO;
 
+import ai.djl.pytorch.jni.JniUtils;
 import com.acme.finetune.training.BaseModel;
 import com.acme.finetune.training.FineTuner;
 import com.acme.finetune.training.Hyperparameters;
@@ -49,7 +50,9 @@ import com.acme.finetune.training.TrainingResult;
  * Options: {@code --data DIR} (default: generate 10 classes × 32 JPEGs like
  * make_synthetic_imagefolder.py), {@code --res 224}, {@code --batch 16},
  * {@code --warmup 2}, {@code --iters 8}, {@code --epochs 10},
- * {@code --modes none,layer3,layer4,seed}.
+ * {@code --modes none,layer3,layer4,seed}, {@code --profile PREFIX} (writes
+ * {@code PREFIX-<mode>.json}, PyTorch's operator trace of the timed steps, for
+ * chrome://tracing or Perfetto).
  */
 public final class TrainingBenchmark {
 
@@ -67,6 +70,7 @@ public final class TrainingBenchmark {
 		int iters = Integer.parseInt(options.getOrDefault("iters", "8"));
 		int epochs = Integer.parseInt(options.getOrDefault("epochs", "10"));
 		List<String> modes = List.of(options.getOrDefault("modes", "none,layer3,layer4,seed").split(","));
+		Path profile = options.containsKey("profile") ? Path.of(options.get("profile")).toAbsolutePath() : null;
 		Path work = Files.createTempDirectory("finetune-bench");
 		Path dataDir = options.containsKey("data") ? Path.of(options.get("data")) : generate(work.resolve("data"));
 		TrainingData data = imageFolder(dataDir);
@@ -78,18 +82,21 @@ public final class TrainingBenchmark {
 				seedWorkload(fineTuner, data, res, batch, epochs, work);
 			}
 			else {
-				stepRate(fineTuner, data, Stage.parse(mode), res, batch, warmup, iters, work);
+				stepRate(fineTuner, data, Stage.parse(mode), res, batch, warmup, iters, work, profile);
 			}
 		}
 	}
 
 	private static void stepRate(FineTuner fineTuner, TrainingData data, Stage upTo, int res, int batch, int warmup,
-			int iters, Path work) {
+			int iters, Path work, Path profile) {
 		List<Double> rates = new ArrayList<>();
 		TrainingListener listener = new TrainingListener() {
 			@Override
 			public void onStep(int epoch, int step, int stepsPerEpoch, double loss, double imagesPerSecond) {
 				rates.add(imagesPerSecond);
+				if (rates.size() == warmup && profile != null) {
+					JniUtils.startProfile(false, true, false);
+				}
 			}
 
 			@Override
@@ -105,6 +112,10 @@ public final class TrainingBenchmark {
 		}
 		catch (TrainingCancelledException ex) {
 			// expected: the timed steps are done
+		}
+		if (profile != null) {
+			// a Chrome trace of PyTorch's operators (with shapes) during the timed steps
+			JniUtils.stopProfile(profile.resolveSibling(profile.getFileName() + "-" + upTo.id() + ".json").toString());
 		}
 		double[] timed = rates.stream().skip(warmup).mapToDouble(Double::doubleValue).sorted().toArray();
 		double median = (timed.length % 2 == 1) ? timed[timed.length / 2]
