@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Inference load benchmark: runs the packaged service (embedded H2 default), trains a
 # 224-px model through the API, then measures predictions with wrk at 1, 4 and 16
-# concurrent clients, dynamic batching on (max batch 16, 5 ms) and off (max batch 1).
+# concurrent clients, dynamic batching on (max batch 16, default delay) and off (max batch 1).
 # Needs: wrk (apt-get install -y wrk), curl, python3 (JSON parsing), a built jar
 # (./mvnw -B -o package -DskipTests). Usage: bench/inference-benchmark.sh [seconds per run]
 # Optional: BATCHES="16 1" CLIENTS="1 4 16" RSS_ROUNDS=3 (0 skips the eviction run);

@@ -17,4 +17,13 @@ class TrainingProcessTests {
 			.containsExactly(new File("target/app.jar").getAbsolutePath(), "", new File("lib/*").getAbsolutePath());
 	}
 
+	@Test
+	void trainingGetsOneMallocArenaUnlessTheEnvironmentChooses() {
+		assertThat(TrainingProcess.mallocTunables(null))
+			.isEqualTo("glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=17179869184:glibc.malloc.arena_max=1");
+		assertThat(TrainingProcess.mallocTunables("glibc.malloc.trim_threshold=1"))
+			.isEqualTo("glibc.malloc.trim_threshold=1:glibc.malloc.arena_max=1");
+		assertThat(TrainingProcess.mallocTunables("glibc.malloc.arena_max=4")).isEqualTo("glibc.malloc.arena_max=4");
+	}
+
 }
