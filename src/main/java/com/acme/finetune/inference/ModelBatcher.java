@@ -68,6 +68,9 @@ final class ModelBatcher implements AutoCloseable {
 	/** Requests announced and not yet answered. */
 	private final AtomicInteger inFlight = new AtomicInteger();
 
+	/** Images in the forward passes running now (with several workers, others' too). */
+	private final AtomicInteger running = new AtomicInteger();
+
 	private final AtomicInteger liveWorkers;
 
 	private final ReadWriteLock intake = new ReentrantReadWriteLock();
@@ -153,7 +156,8 @@ final class ModelBatcher implements AutoCloseable {
 					Item next = this.queue.poll();
 					if (next == null) {
 						long remaining = deadline - System.nanoTime();
-						int expected = Math.max(concurrency, this.inFlight.get());
+						// what other workers are running will not come this way
+						int expected = Math.max(concurrency, this.inFlight.get()) - this.running.get();
 						if (remaining <= 0 || batch.size() >= expected) {
 							break;
 						}
@@ -185,16 +189,17 @@ final class ModelBatcher implements AutoCloseable {
 	}
 
 	/**
-	 * Runs one batch; returns the requests in flight as it ended (its own still
-	 * included): how many the next batch may expect.
+	 * Runs one batch; returns the requests in flight as it ended (its own still included,
+	 * other workers' running batches not): how many the next batch may expect.
 	 */
 	private int run(Predictor<BufferedImage, Classifications> predictor, List<Item> batch) {
 		List<BufferedImage> images = new ArrayList<>(batch.size());
 		batch.forEach((item) -> images.add(item.image()));
+		this.running.addAndGet(batch.size());
 		try {
 			List<Classifications> results = predictor.batchPredict(images);
 			this.metrics.batch(batch.size());
-			int concurrency = this.inFlight.get();
+			int concurrency = this.inFlight.get() - (this.running.get() - batch.size());
 			for (int i = 0; i < batch.size(); i++) {
 				batch.get(i).result().complete(results.get(i));
 			}
@@ -204,6 +209,9 @@ final class ModelBatcher implements AutoCloseable {
 			log.error("Forward pass of {} images on model {} failed", batch.size(), this.modelId, ex);
 			batch.forEach((item) -> item.result().completeExceptionally(ex));
 			return 1;
+		}
+		finally {
+			this.running.addAndGet(-batch.size());
 		}
 	}
 
