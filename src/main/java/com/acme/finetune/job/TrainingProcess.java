@@ -59,13 +59,13 @@ final class TrainingProcess implements AutoCloseable {
 	}
 
 	/**
-	 * glibc malloc settings for the training JVM: the inherited ones (the image's) or
-	 * ones that keep freed memory instead of handing it back to the kernel (the default
-	 * makes libtorch fault its tensors' pages in again on every step: 1.3-1.9x slower),
-	 * plus a single arena unless the inherited settings choose: a JVM thread otherwise
-	 * gets its own arena, whose 64 MiB heaps are unmapped as soon as they are empty, so
-	 * batch-sized tensors (~50 MiB at 224 px, batch 16) come back as fresh pages every
-	 * step whatever the other settings say.
+	 * glibc malloc settings for the training JVM: the inherited ones (the environment's)
+	 * or ones that keep freed memory instead of handing it back to the kernel (the
+	 * default makes libtorch fault its tensors' pages in again on every step: 1.3-1.9x
+	 * slower), plus a single arena unless the inherited settings choose: a JVM thread
+	 * otherwise gets its own arena, whose 64 MiB heaps are unmapped as soon as they are
+	 * empty, so batch-sized tensors (~50 MiB at 224 px, batch 16) come back as fresh
+	 * pages every step whatever the other settings say.
 	 */
 	static String mallocTunables(String inherited) {
 		String tunables = (inherited == null || inherited.isBlank())
