@@ -117,16 +117,17 @@ final class ResNet50Block extends AbstractBlock implements Classifier {
 	}
 
 	private static Block bottleneck(int in, int width, int stride) {
-		SequentialBlock main = new SequentialBlock().add(conv(width, 1, 1, 0))
+		SequentialBlock main = new SequentialBlock().add(PointwiseConv2d.create(width, 1))
 			.add(batchNorm())
 			.add(Activation.reluBlock())
 			.add(conv(width, 3, stride, 1))
 			.add(batchNorm())
 			.add(Activation.reluBlock())
-			.add(conv(width * 4, 1, 1, 0))
+			.add(PointwiseConv2d.create(width * 4, 1))
 			.add(batchNorm());
 		Block shortcut = (stride != 1 || in != width * 4)
-				? new SequentialBlock().add(conv(width * 4, 1, stride, 0)).add(batchNorm()) : Blocks.identityBlock();
+				? new SequentialBlock().add(PointwiseConv2d.create(width * 4, stride)).add(batchNorm())
+				: Blocks.identityBlock();
 		return new ParallelBlock(
 				(list) -> new NDList(
 						list.get(0).singletonOrThrow().add(list.get(1).singletonOrThrow()).getNDArrayInternal().relu()),

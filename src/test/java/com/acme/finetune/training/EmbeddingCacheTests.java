@@ -51,8 +51,10 @@ class EmbeddingCacheTests {
 			EpochMetrics u = uncached.epochs().get(i);
 			for (TrainingResult other : List.of(cached, reused)) {
 				EpochMetrics c = other.epochs().get(i);
-				assertThat(c.trainLoss()).isCloseTo(u.trainLoss(), within(1e-4));
-				assertThat(c.valLoss()).isCloseTo(u.valLoss(), within(1e-4));
+				// float rounding: features come from batches of other sizes on the two
+				// paths
+				assertThat(c.trainLoss()).isCloseTo(u.trainLoss(), within(1e-6 * Math.max(1, Math.abs(u.trainLoss()))));
+				assertThat(c.valLoss()).isCloseTo(u.valLoss(), within(1e-6 * Math.max(1, Math.abs(u.valLoss()))));
 				assertThat(c.trainAccuracy()).isEqualTo(u.trainAccuracy());
 				assertThat(c.valAccuracy()).isEqualTo(u.valAccuracy());
 				assertThat(c.learningRate()).isEqualTo(u.learningRate());
