@@ -117,13 +117,13 @@ final class ResNet50Block extends AbstractBlock implements Classifier {
 	}
 
 	private static Block bottleneck(int in, int width, int stride) {
-		SequentialBlock main = new SequentialBlock().add(PointwiseConv2d.create(width, 1))
+		SequentialBlock main = new SequentialBlock().add(conv(width, 1, 1, 0))
 			.add(batchNorm())
 			.add(Activation.reluBlock())
 			.add(conv(width, 3, stride, 1))
 			.add(batchNorm())
 			.add(Activation.reluBlock())
-			.add(PointwiseConv2d.create(width * 4, 1))
+			.add(conv(width * 4, 1, 1, 0))
 			.add(batchNorm());
 		Block shortcut = (stride != 1 || in != width * 4)
 				? new SequentialBlock().add(PointwiseConv2d.create(width * 4, stride)).add(batchNorm())
@@ -230,7 +230,7 @@ final class ResNet50Block extends AbstractBlock implements Classifier {
 	@Override
 	protected NDList forwardInternal(ParameterStore parameterStore, NDList inputs, boolean training,
 			PairList<String, Object> params) {
-		NDList x = channelsLast(inputs);
+		NDList x = inputs;
 		for (int i = 0; i < this.stages.size(); i++) {
 			boolean frozen = Stage.values()[i + 1].isFrozenBy(this.frozenUpTo);
 			boolean stageTraining = training && this.batchNormTrain && !frozen;
@@ -239,26 +239,6 @@ final class ResNet50Block extends AbstractBlock implements Classifier {
 					: this.stages.get(i).forward(parameterStore, x, stageTraining, params);
 		}
 		return this.head.forward(parameterStore, pool(x), training, params);
-	}
-
-	/**
-	 * The same NCHW batch, stored channels-last (NHWC strides) on CPUs. PyTorch keeps
-	 * that memory format through convolutions, BatchNorm, ReLU and pooling, and oneDNN
-	 * then runs its NHWC kernels directly instead of reordering every convolution's input
-	 * and output between NCHW and its blocked layout (about a fifth of a training step at
-	 * 224 px on a 2-core AVX2 CPU). One copy of the input; values and shape are
-	 * unchanged.
-	 */
-	static NDList channelsLast(NDList inputs) {
-		NDArray x = inputs.singletonOrThrow();
-		Shape s = x.getShape();
-		if (x.getDevice().isGpu() || s.dimension() != 4) {
-			return inputs;
-		}
-		return new NDList(x.transpose(0, 2, 3, 1)
-			.flatten()
-			.reshape(s.get(0), s.get(2), s.get(3), s.get(1))
-			.transpose(0, 3, 1, 2));
 	}
 
 	/**
@@ -282,7 +262,7 @@ final class ResNet50Block extends AbstractBlock implements Classifier {
 	/** The 2048-d embedding, always with frozen (inference) BatchNorm. */
 	@Override
 	public NDList features(ParameterStore parameterStore, NDList inputs) {
-		NDList x = channelsLast(inputs);
+		NDList x = inputs;
 		for (Block stage : this.stages) {
 			x = forwardScoped(stage, parameterStore, x, null);
 		}
