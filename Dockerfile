@@ -151,11 +151,13 @@ COPY docker/jvm.options /app/jvm.options
 # JVM: the heap gets 25% of the container's memory limit; the rest is for libtorch, whose
 # tensors live outside the heap (training ResNet-50 at 224 px peaks at 3-4 GiB of native
 # memory). See jvm.options; override with JAVA_TOOL_OPTIONS.
-# glibc malloc: training processes get no mmap for large blocks, no trimming and one
-# arena (the service sets GLIBC_TUNABLES for them: 1.3-1.9x faster steps, memory kept at
-# its peak, so size the worker's limit for the peak). The API process keeps glibc's
-# defaults: for predictions the tuned settings measured no faster and ~1 GiB more RSS.
-# Setting GLIBC_TUNABLES here would apply to both.
+# glibc malloc, for the API process and (inherited) the training processes: no mmap for
+# large blocks, no trimming, one arena, so libtorch's large activation buffers are reused
+# instead of being unmapped and faulted in again on every pass. Training steps 1.3-1.9x
+# faster; predictions at 16 clients 2.9x faster on a 2-core AVX-512 VM (6.4 -> 18.5 req/s),
+# no faster on a 2-core AVX2 one. Memory is kept at its peak (+0.5-1 GiB RSS for the API
+# process at 224 px), so size limits for the peak. Unset it to trade speed for memory.
+ENV GLIBC_TUNABLES=glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=17179869184:glibc.malloc.arena_max=1
 # No DJL telemetry; natives come from the jar, so the engine starts offline either way.
 ENV OPT_OUT_TRACKING=true
 ENV DJL_OFFLINE=false

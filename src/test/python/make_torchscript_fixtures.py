@@ -12,6 +12,9 @@ Run with Debian's PyTorch (apt-get install -y python3-torch python3-torchvision)
   eval mode, mapping images to a 16-d vector: an uploaded backbone with fewer stages.
 - tiny-backbone-scripted.pt: the same network scripted (torch.jit.script), whose BatchNorm
   follows the training flag, so it updates statistics when run in training mode.
+- tiny-backbone-shortcut.pt: a traced feature extractor with a ResNet-style strided 1x1
+  shortcut and a strided unpadded 2x2 convolution (128-d output), for the rewrite of
+  strided 1x1 convolutions (TracedConvolutions).
 """
 import os, sys
 import torch
@@ -83,3 +86,26 @@ scripted = Partial()
 randomise_bn(scripted)
 torch.jit.script(scripted.eval()).save(os.path.join(out, "tiny-backbone-scripted.pt"))
 print("tiny-backbone-scripted.pt")
+
+
+class Shortcut(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 8, 3, 2, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(8)
+        self.main = nn.Conv2d(8, 16, 3, 2, 1, bias=False)
+        self.downsample = nn.Conv2d(8, 16, 1, 2, bias=False)
+        self.patches = nn.Conv2d(16, 32, 2, 2, bias=True)
+
+    def forward(self, x):
+        x = torch.relu(self.bn1(self.conv1(x)))
+        x = torch.relu(self.main(x) + self.downsample(x))
+        x = self.patches(x)
+        return torch.flatten(torch.nn.functional.adaptive_avg_pool2d(x, 2), 1)
+
+
+torch.manual_seed(1)
+shortcut = Shortcut()
+randomise_bn(shortcut)
+torch.jit.trace(shortcut.eval(), dummy).save(os.path.join(out, "tiny-backbone-shortcut.pt"))
+print("tiny-backbone-shortcut.pt", tuple(shortcut(dummy).shape))

@@ -52,8 +52,7 @@ public class ArtifactBlockFactory implements BlockFactory {
 		if (!TorchScriptClassifier.KIND.equals(network)) {
 			throw new IOException("Unknown network kind '" + network + "' in " + dir.getFileName());
 		}
-		PtSymbolBlock backbone = JniUtils.loadModule((PtNDManager) manager,
-				dir.resolve(TorchScriptClassifier.BACKBONE_FILE), true, new String[0], new String[0], trainable);
+		PtSymbolBlock backbone = loadBackbone(manager, dir.resolve(TorchScriptClassifier.BACKBONE_FILE), trainable);
 		Linear head = ResNet50Block.newHead(numClasses);
 		try (DataInputStream in = new DataInputStream(
 				new BufferedInputStream(Files.newInputStream(dir.resolve(TorchScriptClassifier.HEAD_FILE))))) {
@@ -63,6 +62,25 @@ public class ArtifactBlockFactory implements BlockFactory {
 			throw new IOException("Unreadable head parameters in " + dir.getFileName(), ex);
 		}
 		return new TorchScriptClassifier(backbone, head, featureDim, numClasses, classifierRemoved);
+	}
+
+	/**
+	 * A backbone that will be trained gets its strided 1x1 convolutions rewritten first
+	 * ({@link TracedConvolutions}).
+	 */
+	static PtSymbolBlock loadBackbone(NDManager manager, Path file, boolean trainable) throws IOException {
+		Path rewritten = trainable ? TracedConvolutions.unitStrideCopy(file) : null;
+		try {
+			// trainParam: without it PyTorch loads inference tensors that can never be
+			// unfrozen
+			return JniUtils.loadModule((PtNDManager) manager, (rewritten != null) ? rewritten : file, true,
+					new String[0], new String[0], trainable);
+		}
+		finally {
+			if (rewritten != null) {
+				Files.deleteIfExists(rewritten);
+			}
+		}
 	}
 
 }

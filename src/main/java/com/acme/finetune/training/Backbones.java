@@ -78,11 +78,9 @@ final class Backbones {
 		}
 		PtSymbolBlock block;
 		try {
-			// trainParam: without it PyTorch loads inference tensors that can never be
-			// unfrozen
-			block = JniUtils.loadModule((PtNDManager) manager, file, true, new String[0], new String[0], trainable);
+			block = ArtifactBlockFactory.loadBackbone(manager, file, trainable);
 		}
-		catch (EngineException | IllegalArgumentException ex) {
+		catch (IOException | EngineException | IllegalArgumentException ex) {
 			throw new InvalidBackboneException("Not a loadable TorchScript module: " + ex.getMessage(), ex);
 		}
 		int featureDim;

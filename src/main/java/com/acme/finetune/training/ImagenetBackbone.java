@@ -186,25 +186,12 @@ public final class ImagenetBackbone {
 					data = m.replaceFirst("return $1").getBytes(StandardCharsets.UTF_8);
 					edited = true;
 				}
-				writeStored(out, name, data);
+				TracedConvolutions.writeStored(out, name, data);
 			}
 		}
 		if (!edited) {
 			throw new IOException("Not a traced torchvision ResNet: no code/__torch__/torchvision/models/resnet.py");
 		}
-	}
-
-	private static void writeStored(ZipOutputStream out, String name, byte[] data) throws IOException {
-		ZipEntry entry = new ZipEntry(name);
-		entry.setMethod(ZipEntry.STORED);
-		entry.setSize(data.length);
-		entry.setCompressedSize(data.length);
-		CRC32 crc = new CRC32();
-		crc.update(data);
-		entry.setCrc(crc.getValue());
-		out.putNextEntry(entry);
-		out.write(data);
-		out.closeEntry();
 	}
 
 }
