@@ -12,9 +12,9 @@ Run with Debian's PyTorch (apt-get install -y python3-torch python3-torchvision)
   eval mode, mapping images to a 16-d vector: an uploaded backbone with fewer stages.
 - tiny-backbone-scripted.pt: the same network scripted (torch.jit.script), whose BatchNorm
   follows the training flag, so it updates statistics when run in training mode.
-- tiny-backbone-shortcut.pt: a traced feature extractor with a ResNet-style strided 1x1
-  shortcut and a strided unpadded 2x2 convolution (128-d output), for the rewrite of
-  strided 1x1 convolutions (TracedConvolutions).
+- tiny-backbone-shortcut.pt / tiny-backbone-shortcut-scripted.pt: a feature extractor with a
+  ResNet-style strided 1x1 shortcut and a strided unpadded 2x2 convolution (128-d output),
+  traced and scripted, for the rewrite of strided 1x1 convolutions (TorchScriptConvolutions).
 """
 import os, sys
 import torch
@@ -109,3 +109,5 @@ shortcut = Shortcut()
 randomise_bn(shortcut)
 torch.jit.trace(shortcut.eval(), dummy).save(os.path.join(out, "tiny-backbone-shortcut.pt"))
 print("tiny-backbone-shortcut.pt", tuple(shortcut(dummy).shape))
+torch.jit.script(shortcut.eval()).save(os.path.join(out, "tiny-backbone-shortcut-scripted.pt"))
+print("tiny-backbone-shortcut-scripted.pt")

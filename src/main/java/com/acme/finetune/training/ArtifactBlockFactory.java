@@ -66,10 +66,10 @@ public class ArtifactBlockFactory implements BlockFactory {
 
 	/**
 	 * A backbone that will be trained gets its strided 1x1 convolutions rewritten first
-	 * ({@link TracedConvolutions}).
+	 * ({@link TorchScriptConvolutions}).
 	 */
 	static PtSymbolBlock loadBackbone(NDManager manager, Path file, boolean trainable) throws IOException {
-		Path rewritten = trainable ? TracedConvolutions.unitStrideCopy(file) : null;
+		Path rewritten = trainable ? TorchScriptConvolutions.unitStrideCopy(file) : null;
 		try {
 			// trainParam: without it PyTorch loads inference tensors that can never be
 			// unfrozen

@@ -186,7 +186,7 @@ public final class ImagenetBackbone {
 					data = m.replaceFirst("return $1").getBytes(StandardCharsets.UTF_8);
 					edited = true;
 				}
-				TracedConvolutions.writeStored(out, name, data);
+				TorchScriptConvolutions.writeStored(out, name, data);
 			}
 		}
 		if (!edited) {

@@ -16,28 +16,32 @@ import java.util.zip.ZipFile;
 import java.util.zip.ZipOutputStream;
 
 /**
- * Rewrites the strided, unpadded convolutions of a traced TorchScript file so that, when
- * their kernel is 1x1 (a ResNet's downsampling shortcut), they take every
- * {@code stride}-th pixel first and then run with unit stride: the same values, computed
- * by other oneDNN kernels.
+ * Rewrites the strided, unpadded convolutions of a TorchScript file so that, when their
+ * kernel is 1x1 (a ResNet's downsampling shortcut), they take every {@code stride}-th
+ * pixel first and then run with unit stride: the same values, computed by other oneDNN
+ * kernels.
  *
  * <p>
  * Why: the same oneDNN fault {@link PointwiseConv2d} avoids for the built-in ResNet-50.
  * The input gradient of a strided 1x1 convolution goes through oneDNN 3.7's brgemm
  * kernels, which kill the process with SIGFPE on some CPUs, so fine-tuning the
  * layer3/layer4 of a TorchScript ResNet-50 (uploaded, or {@code resnet50-imagenet})
- * crashed there. Traces spell every convolution out as
- * {@code torch._convolution(x, weight, bias, [s, s], [0, 0], [1, 1], False, [0, 0], 1, ...)};
- * the kernel size is a property of the weight, so the rewrite tests it at run time and
- * leaves every other convolution as it was. Scripted (not traced) modules spell
- * convolutions differently and are left alone.
+ * crashed there. TorchScript code spells every convolution out with its constants: traces
+ * as {@code torch._convolution(x, weight, bias, [s, s], [0, 0], [1, 1], False, ...)},
+ * scripted modules as {@code torch.conv2d(x, weight, bias, [s, s], [0, 0], [1, 1])}. The
+ * kernel size is a property of the weight, so the rewrite tests it at run time and leaves
+ * every other convolution as it was.
  */
-final class TracedConvolutions {
+final class TorchScriptConvolutions {
 
-	private static final Pattern STRIDED_UNPADDED = Pattern.compile(
-			"torch\\._convolution\\((\\w+), (\\w+), (\\w+), \\[(\\d+), (\\d+)\\], \\[0, 0\\], \\[1, 1\\], False, \\[0, 0\\], 1, ");
+	/**
+	 * Groups: call, input, weight, bias, stride h, stride w, the rest of the arguments.
+	 */
+	private static final Pattern STRIDED_UNPADDED = Pattern
+		.compile("(torch\\._convolution|torch\\.conv2d)\\((\\w+), (\\w+), (\\w+), "
+				+ "\\[(\\d+), (\\d+)\\], (\\[0, 0\\], \\[1, 1\\](?:, False, \\[0, 0\\], 1, |\\)|, 1\\)))");
 
-	private TracedConvolutions() {
+	private TorchScriptConvolutions() {
 	}
 
 	/**
@@ -98,17 +102,17 @@ final class TracedConvolutions {
 		Matcher m = STRIDED_UNPADDED.matcher(code);
 		StringBuilder out = new StringBuilder();
 		while (m.find()) {
-			String x = m.group(1);
-			String weight = m.group(2);
-			String stride = "[" + m.group(4) + ", " + m.group(5) + "]";
+			String x = m.group(2);
+			String weight = m.group(3);
+			String stride = "[" + m.group(5) + ", " + m.group(6) + "]";
 			if ("[1, 1]".equals(stride)) {
 				m.appendReplacement(out, Matcher.quoteReplacement(m.group()));
 				continue;
 			}
 			String pointwise = weight + ".size(2) == 1 and " + weight + ".size(3) == 1";
-			String replacement = "torch._convolution(torch.avg_pool2d(" + x + ", [1, 1], " + stride + ") if "
-					+ pointwise + " else " + x + ", " + weight + ", " + m.group(3) + ", [1, 1] if " + pointwise
-					+ " else " + stride + ", [0, 0], [1, 1], False, [0, 0], 1, ";
+			String replacement = m.group(1) + "(torch.avg_pool2d(" + x + ", [1, 1], " + stride + ") if " + pointwise
+					+ " else " + x + ", " + weight + ", " + m.group(4) + ", [1, 1] if " + pointwise + " else " + stride
+					+ ", " + m.group(7);
 			m.appendReplacement(out, Matcher.quoteReplacement(replacement));
 		}
 		m.appendTail(out);

@@ -14,34 +14,40 @@ import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-class TracedConvolutionsTests {
+class TorchScriptConvolutionsTests {
 
 	@Test
 	void rewritesOnlyStridedUnpaddedConvolutions() {
-		String strided = "    _0 = torch._convolution(input, weight, None, [2, 2], [0, 0], [1, 1], False, [0, 0], 1, False, False, True, True)\n";
-		String unit = "    _1 = torch._convolution(x, weight, None, [1, 1], [0, 0], [1, 1], False, [0, 0], 1, False, False, True, True)\n";
-		String padded = "    _2 = torch._convolution(x, weight, None, [2, 2], [1, 1], [1, 1], False, [0, 0], 1, False, False, True, True)\n";
+		String traced = "    _0 = torch._convolution(input, weight, None, [2, 2], [0, 0], [1, 1], False, [0, 0], 1, False, False, True, True)\n";
+		String scripted = "    _1 = torch.conv2d(input, weight, bias, [2, 2], [0, 0], [1, 1])\n";
+		String unit = "    _2 = torch._convolution(x, weight, None, [1, 1], [0, 0], [1, 1], False, [0, 0], 1, False, False, True, True)\n";
+		String padded = "    _3 = torch.conv2d(x, weight, bias, [2, 2], [1, 1], [1, 1])\n";
+		String pointwise = " if weight.size(2) == 1 and weight.size(3) == 1 else ";
 
-		String rewritten = TracedConvolutions.rewrite(strided + unit + padded);
+		String rewritten = TorchScriptConvolutions.rewrite(traced + scripted + unit + padded);
 
 		assertThat(rewritten).isEqualTo("    _0 = torch._convolution(torch.avg_pool2d(input, [1, 1], [2, 2])"
-				+ " if weight.size(2) == 1 and weight.size(3) == 1 else input, weight, None,"
-				+ " [1, 1] if weight.size(2) == 1 and weight.size(3) == 1 else [2, 2],"
-				+ " [0, 0], [1, 1], False, [0, 0], 1, False, False, True, True)\n" + unit + padded);
+				+ pointwise + "input, weight, None, [1, 1]" + pointwise
+				+ "[2, 2], [0, 0], [1, 1], False, [0, 0], 1, False, False, True, True)\n"
+				+ "    _1 = torch.conv2d(torch.avg_pool2d(input, [1, 1], [2, 2])" + pointwise
+				+ "input, weight, bias, [1, 1]" + pointwise + "[2, 2], [0, 0], [1, 1])\n" + unit + padded);
 	}
 
 	/**
-	 * The fixture has a strided 1x1 shortcut and a strided unpadded 2x2 convolution: the
-	 * rewritten module computes the same features in inference and in training mode, and
-	 * the same input gradient.
+	 * The fixtures (traced and scripted) have a strided 1x1 shortcut and a strided
+	 * unpadded 2x2 convolution: the rewritten module computes the same features in
+	 * inference and in training mode, and the same input gradient.
 	 */
-	@Test
-	void theRewrittenModuleComputesTheSameValuesAndGradients() throws Exception {
-		Path original = TrainingFixtures.fixture("tiny-backbone-shortcut.pt");
-		Path rewritten = TracedConvolutions.unitStrideCopy(original);
+	@ParameterizedTest
+	@ValueSource(strings = { "tiny-backbone-shortcut.pt", "tiny-backbone-shortcut-scripted.pt" })
+	void theRewrittenModuleComputesTheSameValuesAndGradients(String fixture) throws Exception {
+		Path original = TrainingFixtures.fixture(fixture);
+		Path rewritten = TorchScriptConvolutions.unitStrideCopy(original);
 		assertThat(rewritten).isNotNull();
 		try (NDManager manager = NDManager.newBaseManager("PyTorch")) {
 			PtSymbolBlock before = JniUtils.loadModule((PtNDManager) manager, original, true, new String[0],
@@ -68,7 +74,8 @@ class TracedConvolutionsTests {
 
 	@Test
 	void leavesFilesWithoutStridedUnpaddedConvolutionsAlone() throws Exception {
-		assertThat(TracedConvolutions.unitStrideCopy(TrainingFixtures.fixture("tiny-backbone-partial.pt"))).isNull();
+		assertThat(TorchScriptConvolutions.unitStrideCopy(TrainingFixtures.fixture("tiny-backbone-partial.pt")))
+			.isNull();
 	}
 
 	private static NDArray[] forwardAndInputGradient(PtSymbolBlock block, NDArray x) {
