@@ -7,7 +7,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Enumeration;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.zip.CRC32;
@@ -49,7 +51,7 @@ final class TorchScriptConvolutions {
 	 * it), or {@code null} when the file has no strided unpadded convolution.
 	 */
 	static Path unitStrideCopy(Path file) throws IOException {
-		List<String> edited = new ArrayList<>();
+		Map<String, byte[]> edited = new HashMap<>();
 		Path target = Files.createTempFile("unit-stride-", ".pt");
 		boolean done = false;
 		// ZipFile, not ZipInputStream: PyTorch writes stored entries with data
@@ -65,7 +67,7 @@ final class TorchScriptConvolutions {
 					String code = read(in, entry);
 					String rewritten = rewrite(code);
 					if (!rewritten.equals(code)) {
-						edited.add(entry.getName());
+						edited.put(entry.getName(), rewritten.getBytes(StandardCharsets.UTF_8));
 					}
 				}
 			}
@@ -75,15 +77,14 @@ final class TorchScriptConvolutions {
 			for (ZipEntry entry : entries) {
 				String name = entry.getName();
 				// debug info maps source ranges of the old text
-				if (name.endsWith(".debug_pkl") && edited.contains(name.substring(0, name.length() - 10))) {
+				if (name.endsWith(".debug_pkl") && edited.containsKey(name.substring(0, name.length() - 10))) {
 					continue;
 				}
-				byte[] data;
-				try (InputStream stream = in.getInputStream(entry)) {
-					data = stream.readAllBytes();
-				}
-				if (edited.contains(name)) {
-					data = rewrite(new String(data, StandardCharsets.UTF_8)).getBytes(StandardCharsets.UTF_8);
+				byte[] data = edited.get(name);
+				if (data == null) {
+					try (InputStream stream = in.getInputStream(entry)) {
+						data = stream.readAllBytes();
+					}
 				}
 				writeStored(out, name, data);
 			}
