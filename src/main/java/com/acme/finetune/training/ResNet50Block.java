@@ -28,7 +28,6 @@ import ai.djl.nn.Parameter;
 import ai.djl.nn.SequentialBlock;
 import ai.djl.nn.convolutional.Conv2d;
 import ai.djl.nn.core.Linear;
-import ai.djl.nn.norm.BatchNorm;
 import ai.djl.nn.pooling.Pool;
 import ai.djl.training.ParameterStore;
 import ai.djl.training.initializer.XavierInitializer;
@@ -145,8 +144,7 @@ final class ResNet50Block extends AbstractBlock implements Classifier {
 	}
 
 	private static Block batchNorm() {
-		// DJL's momentum weighs the old value: 0.9 here = torchvision's momentum 0.1
-		return BatchNorm.builder().optEpsilon(1e-5f).optMomentum(0.9f).build();
+		return new BatchNorm2d();
 	}
 
 	/**
