@@ -23,7 +23,8 @@ import ai.djl.util.PairList;
  * oneDNN's jit 1x1 kernels (forward and both gradients), which are sound there. The same
  * brgemm kernels serve every 1x1 convolution on channels-last input, where on that CPU
  * they also computed wrong values (layer2's 128→512 at batch 1, 4x4: off by 1.3 on values
- * of about 3), which is why {@link ResNet50Block} keeps CPU activations NCHW.
+ * of about 3), which is why {@link ResNet50Block} keeps CPU activations NCHW where the
+ * CPU reports no cache hierarchy ({@link CpuLayout}).
  */
 final class PointwiseConv2d extends Conv2d {
 

@@ -69,6 +69,8 @@ final class ResNet50Block extends AbstractBlock implements Classifier {
 
 	private boolean batchNormTrain = true;
 
+	private boolean channelsLast = CpuLayout.CHANNELS_LAST;
+
 	private ResNet50Block(List<Block> stages, Linear head, int numClasses) {
 		super(VERSION);
 		for (int i = 0; i < stages.size(); i++) {
@@ -228,7 +230,7 @@ final class ResNet50Block extends AbstractBlock implements Classifier {
 	@Override
 	protected NDList forwardInternal(ParameterStore parameterStore, NDList inputs, boolean training,
 			PairList<String, Object> params) {
-		NDList x = inputs;
+		NDList x = channelsLast(inputs, this.channelsLast);
 		for (int i = 0; i < this.stages.size(); i++) {
 			boolean frozen = Stage.values()[i + 1].isFrozenBy(this.frozenUpTo);
 			boolean stageTraining = training && this.batchNormTrain && !frozen;
@@ -237,6 +239,33 @@ final class ResNet50Block extends AbstractBlock implements Classifier {
 					: this.stages.get(i).forward(parameterStore, x, stageTraining, params);
 		}
 		return this.head.forward(parameterStore, pool(x), training, params);
+	}
+
+	/**
+	 * The same NCHW batch stored channels-last (NHWC strides) on CPUs where
+	 * {@link CpuLayout} allows it: PyTorch keeps that memory format through convolutions,
+	 * BatchNorm, ReLU and pooling, and oneDNN runs its NHWC kernels without reordering
+	 * every convolution's input and output. One copy of the input; values and shape
+	 * unchanged.
+	 */
+	private static NDList channelsLast(NDList inputs, boolean enabled) {
+		NDArray x = inputs.singletonOrThrow();
+		Shape s = x.getShape();
+		if (!enabled || x.getDevice().isGpu() || s.dimension() != 4) {
+			return inputs;
+		}
+		return new NDList(toChannelsLast(x));
+	}
+
+	/** Overrides the {@link CpuLayout} choice for this block (tests compare layouts). */
+	void useChannelsLast(boolean enabled) {
+		this.channelsLast = enabled;
+	}
+
+	/** {@code x} (NCHW) copied into NHWC memory, still indexed as NCHW. */
+	private static NDArray toChannelsLast(NDArray x) {
+		Shape s = x.getShape();
+		return x.transpose(0, 2, 3, 1).flatten().reshape(s.get(0), s.get(2), s.get(3), s.get(1)).transpose(0, 3, 1, 2);
 	}
 
 	/**
@@ -260,7 +289,7 @@ final class ResNet50Block extends AbstractBlock implements Classifier {
 	/** The 2048-d embedding, always with frozen (inference) BatchNorm. */
 	@Override
 	public NDList features(ParameterStore parameterStore, NDList inputs) {
-		NDList x = inputs;
+		NDList x = channelsLast(inputs, this.channelsLast);
 		for (Block stage : this.stages) {
 			x = forwardScoped(stage, parameterStore, x, null);
 		}
