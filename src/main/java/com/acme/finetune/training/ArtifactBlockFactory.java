@@ -35,9 +35,14 @@ public class ArtifactBlockFactory implements BlockFactory {
 		String network = String.valueOf(arguments.get("network"));
 		int numClasses = Integer.parseInt(String.valueOf(arguments.get("numClasses")));
 		try {
-			return load(model.getNDManager(), modelPath, network, numClasses,
+			Classifier classifier = load(model.getNDManager(), modelPath, network, numClasses,
 					Boolean.parseBoolean(String.valueOf(arguments.get("classifierRemoved"))),
 					Integer.parseInt(String.valueOf(arguments.get("featureDim"))), false);
+			// a loaded artifact only predicts: fold BatchNorm into the convolutions
+			if (classifier instanceof ResNet50Block resnet) {
+				resnet.foldBatchNorm();
+			}
+			return classifier;
 		}
 		catch (IOException ex) {
 			throw new UncheckedIOException(ex);

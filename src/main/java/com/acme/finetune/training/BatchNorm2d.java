@@ -43,6 +43,8 @@ final class BatchNorm2d extends AbstractBlock {
 
 	private long channels;
 
+	private boolean folded;
+
 	BatchNorm2d() {
 		super(VERSION);
 		this.gamma = addParameter(Parameter.builder().setName("gamma").setType(Parameter.Type.GAMMA).build());
@@ -63,11 +65,37 @@ final class BatchNorm2d extends AbstractBlock {
 	protected NDList forwardInternal(ParameterStore parameterStore, NDList inputs, boolean training,
 			PairList<String, Object> params) {
 		NDArray x = inputs.singletonOrThrow();
+		if (this.folded && !training) {
+			// the convolution before it applies this transform (FoldableConv2d)
+			return inputs;
+		}
 		// argument order as DJL's own PyTorch engine passes it: input, running mean,
 		// running variance, weight, bias
 		return new NDList(JniUtils.batchNorm((PtNDArray) x, value(parameterStore, this.runningMean, x, training),
 				value(parameterStore, this.runningVar, x, training), value(parameterStore, this.gamma, x, training),
 				value(parameterStore, this.beta, x, training), training, MOMENTUM, EPSILON));
+	}
+
+	/**
+	 * The inference transform as {@code y = scale·x + shift} per channel:
+	 * {@code scale = γ/√(σ²+ε)}, {@code shift = β − μ·scale}; new arrays the caller owns.
+	 */
+	NDArray[] inferenceScaleShift() {
+		NDArray gamma = this.gamma.getArray();
+		try (NDArray std = this.runningVar.getArray().add((float) EPSILON).sqrt()) {
+			NDArray scale = gamma.div(std);
+			try (NDArray meanScaled = this.runningMean.getArray().mul(scale)) {
+				return new NDArray[] { scale, this.beta.getArray().sub(meanScaled) };
+			}
+		}
+	}
+
+	/**
+	 * From now on inference passes the input through: a convolution applies the
+	 * transform.
+	 */
+	void foldedIntoConvolution() {
+		this.folded = true;
 	}
 
 	private static PtNDArray value(ParameterStore store, Parameter parameter, NDArray x, boolean training) {

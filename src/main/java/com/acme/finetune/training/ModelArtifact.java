@@ -61,8 +61,8 @@ public final class ModelArtifact implements AutoCloseable {
 
 	/** The classes a plain DJL process needs to rebuild the network (no dependencies). */
 	private static final List<Class<?>> JAR_CLASSES = List.of(ArtifactBlockFactory.class, Classifier.class,
-			ResNet50Block.class, BatchNorm2d.class, CpuLayout.class, PointwiseConv2d.class, TorchScriptClassifier.class,
-			TorchScriptConvolutions.class, Stage.class, InvalidBackboneException.class);
+			ResNet50Block.class, BatchNorm2d.class, CpuLayout.class, FoldableConv2d.class, PointwiseConv2d.class,
+			TorchScriptClassifier.class, TorchScriptConvolutions.class, Stage.class, InvalidBackboneException.class);
 
 	private final Path dir;
 

@@ -5,8 +5,6 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.convolutional.Conv2d;
 import ai.djl.nn.pooling.Pool;
-import ai.djl.training.ParameterStore;
-import ai.djl.util.PairList;
 
 /**
  * A bias-free 1x1 convolution (ResNet-50's strided shortcut) that, on CPUs, first takes
@@ -26,13 +24,13 @@ import ai.djl.util.PairList;
  * of about 3), which is why {@link ResNet50Block} keeps CPU activations NCHW where the
  * CPU reports no cache hierarchy ({@link CpuLayout}).
  */
-final class PointwiseConv2d extends Conv2d {
+final class PointwiseConv2d extends FoldableConv2d {
 
-	private final int stride;
+	private final int sampling;
 
 	private PointwiseConv2d(Conv2d.Builder builder, int stride) {
 		super(builder);
-		this.stride = stride;
+		this.sampling = stride;
 	}
 
 	/** A 1x1 convolution with {@code filters} outputs and the given stride. */
@@ -45,16 +43,14 @@ final class PointwiseConv2d extends Conv2d {
 	}
 
 	@Override
-	protected NDList forwardInternal(ParameterStore parameterStore, NDList inputs, boolean training,
-			PairList<String, Object> params) {
-		NDArray x = inputs.singletonOrThrow();
-		if (this.stride == 1 || x.getDevice().isGpu()) {
-			return super.forwardInternal(parameterStore, inputs, training, params);
+	NDList convolve(NDArray x, NDArray weight, NDArray bias) {
+		if (this.sampling == 1 || x.getDevice().isGpu()) {
+			return super.convolve(x, weight, bias);
 		}
 		// a 1x1 average is the pixel itself; its gradient is one cheap scatter
-		NDArray sampled = Pool.avgPool2d(x, new Shape(1, 1), new Shape(this.stride, this.stride), new Shape(0, 0),
+		NDArray sampled = Pool.avgPool2d(x, new Shape(1, 1), new Shape(this.sampling, this.sampling), new Shape(0, 0),
 				false, false);
-		return Conv2d.conv2d(sampled, parameterStore.getValue(this.weight, x.getDevice(), training));
+		return Conv2d.conv2d(sampled, weight, bias);
 	}
 
 }
