@@ -17,7 +17,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.stream.Stream;
 
 import ai.djl.inference.Predictor;
 import ai.djl.modality.Classifications;
@@ -131,7 +130,7 @@ class ModelRegistry implements DisposableBean {
 					warmUp(artifact);
 				}
 				ModelBatcher batcher = new ModelBatcher(id, artifact, this.properties, this.metrics);
-				model = new LoadedModel(id, dir, artifact.labels(), sizeOf(dir), batcher);
+				model = new LoadedModel(id, dir, artifact.labels(), artifact.weightBytes(), batcher);
 				batcher.start();
 			}
 			catch (RuntimeException | Error ex) {
@@ -261,15 +260,6 @@ class ModelRegistry implements DisposableBean {
 		this.loader.shutdownNow();
 	}
 
-	private static long sizeOf(Path dir) {
-		try (Stream<Path> files = Files.walk(dir)) {
-			return files.filter(Files::isRegularFile).mapToLong((p) -> p.toFile().length()).sum();
-		}
-		catch (IOException ex) {
-			return 0;
-		}
-	}
-
 	/** A model being loaded or loaded; all callers share the one future. */
 	private static final class Slot {
 
@@ -284,7 +274,8 @@ class ModelRegistry implements DisposableBean {
 	/**
 	 * One model in memory.
 	 *
-	 * @param bytes the artifact's size on disk: what counts against the memory budget
+	 * @param bytes the model's weights in memory ({@link ModelArtifact#weightBytes()}):
+	 * what counts against the memory budget
 	 */
 	record LoadedModel(UUID id, Path dir, List<String> labels, long bytes, ModelBatcher batcher) {
 	}

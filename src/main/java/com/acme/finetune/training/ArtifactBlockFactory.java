@@ -38,9 +38,13 @@ public class ArtifactBlockFactory implements BlockFactory {
 			Classifier classifier = load(model.getNDManager(), modelPath, network, numClasses,
 					Boolean.parseBoolean(String.valueOf(arguments.get("classifierRemoved"))),
 					Integer.parseInt(String.valueOf(arguments.get("featureDim"))), false);
-			// a loaded artifact only predicts: fold BatchNorm into the convolutions
+			// a loaded artifact only predicts: fold BatchNorm into the convolutions and,
+			// on CPUs, keep activations in oneDNN's blocked layout
 			if (classifier instanceof ResNet50Block resnet) {
 				resnet.foldBatchNorm();
+				if (CpuLayout.BLOCKED_INFERENCE) {
+					resnet.useOneDnnLayout(model.getNDManager());
+				}
 			}
 			return classifier;
 		}

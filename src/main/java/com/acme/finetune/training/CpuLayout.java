@@ -10,7 +10,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Whether {@link ResNet50Block} keeps CPU activations channels-last (NHWC memory).
+ * How {@link ResNet50Block} lays out CPU activations: channels-last (NHWC memory) or NCHW
+ * for training, oneDNN's blocked layout for serving.
  *
  * <p>
  * Channels-last lets oneDNN run its NHWC kernels directly instead of reordering every
@@ -24,6 +25,11 @@ import org.slf4j.LoggerFactory;
  * with their sizes; elsewhere activations stay NCHW, which runs oneDNN's jit kernels that
  * were sound there. The environment variable {@code CPU_CHANNELS_LAST} ({@code auto},
  * {@code true}, {@code false}) overrides the choice; GPUs always run NCHW.
+ *
+ * <p>
+ * Served models (BatchNorm folded) run on oneDNN's blocked layout instead
+ * ({@link OneDnnResNet50}) unless {@code CPU_BLOCKED_INFERENCE=false}; where the CPU
+ * reports no cache sizes, their residual sums take a path that does not need them.
  */
 final class CpuLayout {
 
@@ -31,8 +37,22 @@ final class CpuLayout {
 
 	static final String SETTING = "CPU_CHANNELS_LAST";
 
+	static final String BLOCKED_SETTING = "CPU_BLOCKED_INFERENCE";
+
+	private static final Path CACHE_DIR = Path.of("/sys/devices/system/cpu/cpu0/cache");
+
 	/** The decision for this process, made once. */
-	static final boolean CHANNELS_LAST = decide(System.getenv(SETTING), Path.of("/sys/devices/system/cpu/cpu0/cache"));
+	static final boolean CHANNELS_LAST = decide(System.getenv(SETTING), CACHE_DIR);
+
+	/** Whether this CPU reports its L1 and L2 caches (see {@link #cachesReported}). */
+	static final boolean CACHES_REPORTED = cachesReported(CACHE_DIR);
+
+	/**
+	 * Whether served ResNet-50s run on oneDNN's blocked layout ({@link OneDnnResNet50}):
+	 * yes unless {@code CPU_BLOCKED_INFERENCE=false}.
+	 */
+	static final boolean BLOCKED_INFERENCE = !"false"
+		.equalsIgnoreCase(String.valueOf(System.getenv(BLOCKED_SETTING)).trim());
 
 	private CpuLayout() {
 	}

@@ -48,6 +48,11 @@ class FoldableConv2d extends Conv2d {
 		norm.foldedIntoConvolution();
 	}
 
+	/** The bias {@link #fold} added, or null while nothing is folded. */
+	NDArray foldedBias() {
+		return this.foldedBias;
+	}
+
 	@Override
 	protected final NDList forwardInternal(ParameterStore parameterStore, NDList inputs, boolean training,
 			PairList<String, Object> params) {

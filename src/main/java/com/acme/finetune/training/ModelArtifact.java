@@ -15,6 +15,7 @@ import java.util.Properties;
 import java.util.jar.JarEntry;
 import java.util.jar.JarOutputStream;
 import java.util.stream.IntStream;
+import java.util.stream.Stream;
 
 import ai.djl.Device;
 import ai.djl.MalformedModelException;
@@ -46,8 +47,9 @@ import ai.djl.translate.TranslatorContext;
  * {@code ImageClassificationTranslatorFactory} with the evaluation transform as its
  * arguments) plus our keys: {@code network}, {@code numClasses}, {@code featureDim},
  * {@code imageSize}, {@code resizeShorter}, {@code mean}, {@code std};</li>
- * <li>{@code finetune-blocks.jar}: the block factory and block classes, which DJL puts on
- * the class path of the model, so plain DJL loads the directory with
+ * <li>{@code finetune-blocks.jar}: the block factory and block classes (and the small
+ * TorchScript module they run served ResNet-50s with on CPUs), which DJL puts on the
+ * class path of the model, so plain DJL loads the directory with
  * {@code Criteria.builder().setTypes(Image.class, Classifications.class).optModelPath(dir)}
  * and nothing else.</li>
  * </ul>
@@ -63,7 +65,12 @@ public final class ModelArtifact implements AutoCloseable {
 	/** The classes a plain DJL process needs to rebuild the network (no dependencies). */
 	private static final List<Class<?>> JAR_CLASSES = List.of(ArtifactBlockFactory.class, Classifier.class,
 			ResNet50Block.class, BatchNorm2d.class, CpuLayout.class, FoldableConv2d.class, PointwiseConv2d.class,
-			TorchScriptClassifier.class, TorchScriptConvolutions.class, Stage.class, InvalidBackboneException.class);
+			TorchScriptClassifier.class, TorchScriptConvolutions.class, Stage.class, InvalidBackboneException.class,
+			OneDnnResNet50.class);
+
+	/** Resources those classes read, next to them in the jar. */
+	private static final List<String> JAR_RESOURCES = List
+		.of(OneDnnResNet50.class.getPackageName().replace('.', '/') + "/" + OneDnnResNet50.MODULE);
 
 	private final Path dir;
 
@@ -118,6 +125,24 @@ public final class ModelArtifact implements AutoCloseable {
 	/** The loaded model, for callers that manage predictors themselves. */
 	public ZooModel<BufferedImage, Classifications> model() {
 		return this.model;
+	}
+
+	/**
+	 * The weights this model holds in memory: its files' size, plus the convolution
+	 * weights packed a second time where a ResNet-50 runs on oneDNN's layout.
+	 */
+	public long weightBytes() {
+		long bytes = 0;
+		try (Stream<Path> files = Files.walk(this.dir)) {
+			bytes = files.filter(Files::isRegularFile).mapToLong((p) -> p.toFile().length()).sum();
+		}
+		catch (IOException ex) {
+			// deleted meanwhile: count what is in memory
+		}
+		if (this.model.getBlock() instanceof ResNet50Block resnet) {
+			bytes += resnet.oneDnnBytes();
+		}
+		return bytes;
 	}
 
 	/** A predictor for one thread; close it after use. */
@@ -200,12 +225,16 @@ public final class ModelArtifact implements AutoCloseable {
 	}
 
 	private static void writeBlocksJar(Path jar) throws IOException {
+		List<String> entries = new ArrayList<>();
+		for (Class<?> type : JAR_CLASSES) {
+			entries.add(type.getName().replace('.', '/') + ".class");
+		}
+		entries.addAll(JAR_RESOURCES);
 		try (JarOutputStream out = new JarOutputStream(Files.newOutputStream(jar))) {
-			for (Class<?> type : JAR_CLASSES) {
-				String name = type.getName().replace('.', '/') + ".class";
+			for (String name : entries) {
 				try (InputStream in = ModelArtifact.class.getClassLoader().getResourceAsStream(name)) {
 					if (in == null) {
-						throw new IOException("Class file not found on the class path: " + name);
+						throw new IOException("Not found on the class path: " + name);
 					}
 					out.putNextEntry(new JarEntry(name));
 					in.transferTo(out);

@@ -3,6 +3,7 @@ package com.acme.finetune.training;
 import java.awt.Graphics2D;
 import java.awt.RenderingHints;
 import java.awt.image.BufferedImage;
+import java.awt.image.DataBufferInt;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -66,7 +67,10 @@ public record Preprocessing(int imageSize, int resizeShorter, float[] mean, floa
 		if (current.getWidth() != tw || current.getHeight() != th || current.getType() != BufferedImage.TYPE_INT_RGB) {
 			current = scale(current, tw, th);
 		}
-		int[] argb = current.getRGB(0, 0, tw, th, null, 0, tw);
+		// an image scaled here is TYPE_INT_RGB, 0x00RRGGBB per pixel in one array: read
+		// it directly (getRGB converts pixel by pixel through the colour model)
+		int[] argb = (current != image) ? ((DataBufferInt) current.getRaster().getDataBuffer()).getData()
+				: current.getRGB(0, 0, tw, th, null, 0, tw);
 		byte[] rgb = new byte[tw * th * 3];
 		for (int i = 0; i < argb.length; i++) {
 			int p = argb[i];

@@ -28,9 +28,13 @@ import ai.djl.nn.Parameter;
 import ai.djl.nn.SequentialBlock;
 import ai.djl.nn.core.Linear;
 import ai.djl.nn.pooling.Pool;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.training.ParameterStore;
 import ai.djl.training.initializer.XavierInitializer;
 import ai.djl.util.PairList;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * torchvision's ResNet-50 (v1.5: stride on the 3x3 convolution, bias-free convolutions,
@@ -46,6 +50,8 @@ import ai.djl.util.PairList;
  */
 final class ResNet50Block extends AbstractBlock implements Classifier {
 
+	private static final Logger log = LoggerFactory.getLogger(ResNet50Block.class);
+
 	static final String KIND = "resnet50";
 
 	static final String PARAMS_FILE = "model.params";
@@ -58,6 +64,9 @@ final class ResNet50Block extends AbstractBlock implements Classifier {
 
 	private static final int[] WIDTHS = { 64, 128, 256, 512 };
 
+	/** The stem, three per bottleneck and one projection shortcut per stage. */
+	private static final int CONVOLUTIONS = 1 + 3 * 16 + 4;
+
 	private final List<Block> stages = new ArrayList<>();
 
 	private final Linear head;
@@ -69,6 +78,8 @@ final class ResNet50Block extends AbstractBlock implements Classifier {
 	private boolean batchNormTrain = true;
 
 	private boolean channelsLast = CpuLayout.CHANNELS_LAST;
+
+	private OneDnnResNet50 oneDnn;
 
 	private ResNet50Block(List<Block> stages, Linear head, int numClasses) {
 		super(VERSION);
@@ -164,6 +175,48 @@ final class ResNet50Block extends AbstractBlock implements Classifier {
 		}
 	}
 
+	/**
+	 * After {@link #foldBatchNorm()}: runs the convolutions on oneDNN's blocked layout
+	 * ({@link OneDnnResNet50}) for CPU inference from now on. Returns whether it does;
+	 * where the weights live on a GPU, or the engine cannot build the module (a libtorch
+	 * without oneDNN), the DJL convolutions stay.
+	 */
+	boolean useOneDnnLayout(NDManager manager) {
+		return useOneDnnLayout(manager, !CpuLayout.CACHES_REPORTED);
+	}
+
+	/** As above, choosing how residual sums run (tests compare both). */
+	boolean useOneDnnLayout(NDManager manager, boolean plainShortcut) {
+		List<PtNDArray> weightsAndBiases = new ArrayList<>();
+		for (Block stage : this.stages) {
+			collectFolded(stage, weightsAndBiases);
+		}
+		if (weightsAndBiases.size() != 2 * CONVOLUTIONS || weightsAndBiases.contains(null)
+				|| weightsAndBiases.get(0).getDevice().isGpu()) {
+			return false;
+		}
+		try {
+			this.oneDnn = OneDnnResNet50.pack((PtNDManager) manager, weightsAndBiases, plainShortcut);
+			return true;
+		}
+		catch (IOException | RuntimeException ex) {
+			log.warn("Serving on PyTorch's NCHW convolutions: oneDNN's blocked layout is not available ({})",
+					ex.toString());
+			return false;
+		}
+	}
+
+	private static void collectFolded(Block block, List<PtNDArray> weightsAndBiases) {
+		if (block instanceof FoldableConv2d conv) {
+			weightsAndBiases.add((PtNDArray) conv.getParameters().get("weight").getArray());
+			weightsAndBiases.add((PtNDArray) conv.foldedBias());
+			return;
+		}
+		for (Block child : block.getChildren().values()) {
+			collectFolded(child, weightsAndBiases);
+		}
+	}
+
 	private static Block batchNorm() {
 		return new BatchNorm2d();
 	}
@@ -249,6 +302,10 @@ final class ResNet50Block extends AbstractBlock implements Classifier {
 	@Override
 	protected NDList forwardInternal(ParameterStore parameterStore, NDList inputs, boolean training,
 			PairList<String, Object> params) {
+		if (!training && useOneDnn(inputs)) {
+			return this.head.forward(parameterStore, new NDList(this.oneDnn.features(inputs.singletonOrThrow())), false,
+					params);
+		}
 		NDList x = channelsLast(inputs, this.channelsLast);
 		for (int i = 0; i < this.stages.size(); i++) {
 			boolean frozen = Stage.values()[i + 1].isFrozenBy(this.frozenUpTo);
@@ -258,6 +315,20 @@ final class ResNet50Block extends AbstractBlock implements Classifier {
 					: this.stages.get(i).forward(parameterStore, x, stageTraining, params);
 		}
 		return this.head.forward(parameterStore, pool(x), training, params);
+	}
+
+	/** Whether CPU inference runs on oneDNN's blocked layout. */
+	boolean onOneDnnLayout() {
+		return this.oneDnn != null;
+	}
+
+	/** The packed weights' size, 0 off oneDNN's layout. */
+	long oneDnnBytes() {
+		return (this.oneDnn != null) ? this.oneDnn.bytes() : 0;
+	}
+
+	private boolean useOneDnn(NDList inputs) {
+		return this.oneDnn != null && !inputs.singletonOrThrow().getDevice().isGpu();
 	}
 
 	/**
@@ -308,6 +379,9 @@ final class ResNet50Block extends AbstractBlock implements Classifier {
 	/** The 2048-d embedding, always with frozen (inference) BatchNorm. */
 	@Override
 	public NDList features(ParameterStore parameterStore, NDList inputs) {
+		if (useOneDnn(inputs)) {
+			return new NDList(this.oneDnn.features(inputs.singletonOrThrow()));
+		}
 		NDList x = channelsLast(inputs, this.channelsLast);
 		for (Block stage : this.stages) {
 			x = forwardScoped(stage, parameterStore, x, null);

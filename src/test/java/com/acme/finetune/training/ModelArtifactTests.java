@@ -3,11 +3,14 @@ package com.acme.finetune.training;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.Reader;
+import java.lang.reflect.Method;
 import java.net.URL;
 import java.net.URLClassLoader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Enumeration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -88,6 +91,9 @@ class ModelArtifactTests {
 	private static List<List<ModelArtifact.Prediction>> predictAll(Path model) throws Exception {
 		try (ModelArtifact artifact = ModelArtifact.load(model, "cpu")) {
 			assertThat(artifact.labels()).containsExactly("red", "green", "blue");
+			assertThat(((ResNet50Block) artifact.model().getBlock()).onOneDnnLayout()).isTrue();
+			// the memory budget counts the packed copy of the convolutions too
+			assertThat(artifact.weightBytes()).isGreaterThan(Files.size(model.resolve("model.params")) * 19 / 10);
 			List<BufferedImage> images = new ArrayList<>();
 			for (Sample s : data.validation()) {
 				images.add(Preprocessing.read(s.image()));
@@ -140,6 +146,16 @@ class ModelArtifactTests {
 				}
 				return super.loadClass(name, resolve);
 			}
+
+			@Override
+			public URL getResource(String name) {
+				return name.startsWith("com/acme/") ? null : super.getResource(name);
+			}
+
+			@Override
+			public Enumeration<URL> getResources(String name) throws IOException {
+				return name.startsWith("com/acme/") ? Collections.emptyEnumeration() : super.getResources(name);
+			}
 		};
 		Properties properties = new Properties();
 		try (Reader in = Files.newBufferedReader(model.resolve("serving.properties"))) {
@@ -154,6 +170,12 @@ class ModelArtifactTests {
 			assertThat(type.getClassLoader()).isSameAs(loader);
 			BlockFactory factory = (BlockFactory) type.getConstructor().newInstance();
 			Block block = factory.newBlock(djl, model, arguments);
+			if (block.getClass().getSimpleName().equals("ResNet50Block")) {
+				// the TorchScript module for oneDNN's layout comes from the jar as well
+				Method blocked = block.getClass().getDeclaredMethod("onOneDnnLayout");
+				blocked.setAccessible(true);
+				assertThat(blocked.invoke(block)).isEqualTo(true);
+			}
 			NDArray x = djl.getNDManager().randomUniform(0, 1, new Shape(2, 3, 32, 32));
 			return block.forward(new ParameterStore(djl.getNDManager(), false), new NDList(x), false)
 				.singletonOrThrow()
