@@ -46,6 +46,11 @@ public class ArtifactBlockFactory implements BlockFactory {
 					resnet.useOneDnnLayout(model.getNDManager());
 				}
 			}
+			else if (classifier instanceof TorchScriptClassifier torchScript && CpuLayout.BLOCKED_INFERENCE) {
+				// torchvision's ResNet-50 (fine-tuned from resnet50-imagenet) likewise
+				torchScript.useOneDnnLayout(model.getNDManager(),
+						modelPath.resolve(TorchScriptClassifier.BACKBONE_FILE), !CpuLayout.CACHES_REPORTED);
+			}
 			return classifier;
 		}
 		catch (IOException ex) {

@@ -40,6 +40,14 @@ interface Classifier extends Block {
 	 */
 	Map<String, List<Parameter>> learnableParameters();
 
+	/**
+	 * Bytes of weights held a second time for serving on oneDNN's blocked layout
+	 * ({@link OneDnnResNet50}), 0 when not.
+	 */
+	default long oneDnnBytes() {
+		return 0;
+	}
+
 	/** Writes the model files of an artifact (see {@link ModelArtifact}). */
 	void save(Path dir) throws IOException;
 

@@ -66,7 +66,7 @@ public final class ModelArtifact implements AutoCloseable {
 	private static final List<Class<?>> JAR_CLASSES = List.of(ArtifactBlockFactory.class, Classifier.class,
 			ResNet50Block.class, BatchNorm2d.class, CpuLayout.class, FoldableConv2d.class, PointwiseConv2d.class,
 			TorchScriptClassifier.class, TorchScriptConvolutions.class, Stage.class, InvalidBackboneException.class,
-			OneDnnResNet50.class);
+			OneDnnResNet50.class, TorchScriptState.class);
 
 	/** Resources those classes read, next to them in the jar. */
 	private static final List<String> JAR_RESOURCES = List
@@ -139,8 +139,8 @@ public final class ModelArtifact implements AutoCloseable {
 		catch (IOException ex) {
 			// deleted meanwhile: count what is in memory
 		}
-		if (this.model.getBlock() instanceof ResNet50Block resnet) {
-			bytes += resnet.oneDnnBytes();
+		if (this.model.getBlock() instanceof Classifier classifier) {
+			bytes += classifier.oneDnnBytes();
 		}
 		return bytes;
 	}
@@ -227,7 +227,7 @@ public final class ModelArtifact implements AutoCloseable {
 	private static void writeBlocksJar(Path jar) throws IOException {
 		List<String> entries = new ArrayList<>();
 		for (Class<?> type : JAR_CLASSES) {
-			entries.add(type.getName().replace('.', '/') + ".class");
+			addClassFiles(type, entries);
 		}
 		entries.addAll(JAR_RESOURCES);
 		try (JarOutputStream out = new JarOutputStream(Files.newOutputStream(jar))) {
@@ -241,6 +241,19 @@ public final class ModelArtifact implements AutoCloseable {
 					out.closeEntry();
 				}
 			}
+		}
+	}
+
+	/** A class's file and those of its nested and anonymous classes. */
+	private static void addClassFiles(Class<?> type, List<String> entries) {
+		String name = type.getName().replace('.', '/');
+		entries.add(name + ".class");
+		for (Class<?> nested : type.getDeclaredClasses()) {
+			addClassFiles(nested, entries);
+		}
+		ClassLoader loader = ModelArtifact.class.getClassLoader();
+		for (int i = 1; loader.getResource(name + "$" + i + ".class") != null; i++) {
+			entries.add(name + "$" + i + ".class");
 		}
 	}
 

@@ -2,9 +2,13 @@ package com.acme.finetune.training;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.engine.PtSymbolBlock;
@@ -68,6 +72,64 @@ final class OneDnnResNet50 {
 		}
 	}
 
+	/**
+	 * Packs torchvision's ResNet-50 from a TorchScript file's state (names like
+	 * {@code layer1.0.conv1.weight}, {@code layer1.0.bn1.running_mean}), folding each
+	 * BatchNorm (eps 1e-5) into its convolution. Fails when a tensor is missing or
+	 * misshapen; whether the module computes this function is for the caller to check.
+	 */
+	static OneDnnResNet50 packTorchvision(PtNDManager manager, Map<String, TorchScriptState.Tensor> state,
+			boolean plainShortcut) throws IOException {
+		List<String[]> pairs = new ArrayList<>();
+		pairs.add(new String[] { "conv1", "bn1" });
+		int[] blocks = { 3, 4, 6, 3 };
+		for (int s = 0; s < blocks.length; s++) {
+			for (int b = 0; b < blocks[s]; b++) {
+				String block = "layer" + (s + 1) + "." + b + ".";
+				for (int c = 1; c <= 3; c++) {
+					pairs.add(new String[] { block + "conv" + c, block + "bn" + c });
+				}
+				if (b == 0) {
+					pairs.add(new String[] { block + "downsample.0", block + "downsample.1" });
+				}
+			}
+		}
+		try (NDManager scope = manager.newSubManager()) {
+			List<PtNDArray> weightsAndBiases = new ArrayList<>();
+			for (String[] pair : pairs) {
+				TorchScriptState.Tensor weight = tensor(state, pair[0] + ".weight", 4, 0);
+				int filters = (int) weight.shape()[0];
+				float[] gamma = tensor(state, pair[1] + ".weight", 1, filters).values();
+				float[] beta = tensor(state, pair[1] + ".bias", 1, filters).values();
+				float[] mean = tensor(state, pair[1] + ".running_mean", 1, filters).values();
+				float[] variance = tensor(state, pair[1] + ".running_var", 1, filters).values();
+				float[] w = weight.values().clone();
+				float[] bias = new float[filters];
+				int perFilter = w.length / filters;
+				for (int o = 0; o < filters; o++) {
+					float scale = (float) (gamma[o] / Math.sqrt(variance[o] + 1e-5));
+					for (int i = o * perFilter; i < (o + 1) * perFilter; i++) {
+						w[i] *= scale;
+					}
+					bias[o] = beta[o] - mean[o] * scale;
+				}
+				weightsAndBiases.add((PtNDArray) scope.create(w, new Shape(weight.shape())));
+				weightsAndBiases.add((PtNDArray) scope.create(bias));
+			}
+			return pack(manager, weightsAndBiases, plainShortcut);
+		}
+	}
+
+	/** A tensor of {@code dims} dimensions, the first {@code length} when positive. */
+	private static TorchScriptState.Tensor tensor(Map<String, TorchScriptState.Tensor> state, String name, int dims,
+			int length) throws IOException {
+		TorchScriptState.Tensor t = state.get(name);
+		if (t == null || t.shape().length != dims || (length > 0 && t.shape()[0] != length)) {
+			throw new IOException("Not torchvision's ResNet-50: " + name + " is missing or misshapen");
+		}
+		return t;
+	}
+
 	/** The packed weights' size in bytes. */
 	long bytes() {
 		long bytes = 0;
@@ -75,6 +137,14 @@ final class OneDnnResNet50 {
 			bytes += array.getShape().size() * array.getDataType().getNumOfBytes();
 		}
 		return bytes;
+	}
+
+	/** Frees the module and the packed weights now, not with their manager. */
+	void close() {
+		for (PtNDArray array : this.packed) {
+			array.close();
+		}
+		this.module.close();
 	}
 
 	/** The N×2048 pooled features of an NCHW float batch, in {@code x}'s manager. */

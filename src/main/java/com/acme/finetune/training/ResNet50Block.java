@@ -322,8 +322,8 @@ final class ResNet50Block extends AbstractBlock implements Classifier {
 		return this.oneDnn != null;
 	}
 
-	/** The packed weights' size, 0 off oneDNN's layout. */
-	long oneDnnBytes() {
+	@Override
+	public long oneDnnBytes() {
 		return (this.oneDnn != null) ? this.oneDnn.bytes() : 0;
 	}
 

@@ -11,6 +11,7 @@ import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import java.util.Set;
 
 import ai.djl.ndarray.NDArray;
@@ -21,10 +22,13 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.AbstractBlock;
 import ai.djl.nn.Parameter;
 import ai.djl.nn.core.Linear;
+import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.engine.PtSymbolBlock;
 import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A TorchScript feature extractor (uploaded backbone or the ImageNet ResNet-50 with its
@@ -39,6 +43,8 @@ import ai.djl.util.PairList;
  * trace never does anyway).
  */
 final class TorchScriptClassifier extends AbstractBlock implements Classifier {
+
+	private static final Logger log = LoggerFactory.getLogger(TorchScriptClassifier.class);
 
 	static final String KIND = "torchscript";
 
@@ -61,6 +67,8 @@ final class TorchScriptClassifier extends AbstractBlock implements Classifier {
 	private boolean backboneTrainable;
 
 	private boolean updatesStatisticsInTrainMode;
+
+	private OneDnnResNet50 oneDnn;
 
 	TorchScriptClassifier(PtSymbolBlock backbone, Linear head, int featureDim, int numClasses,
 			boolean classifierRemoved) {
@@ -220,7 +228,67 @@ final class TorchScriptClassifier extends AbstractBlock implements Classifier {
 		return embed(parameterStore, inputs, false);
 	}
 
+	/**
+	 * For serving on CPUs: when the backbone is torchvision's ResNet-50 (the ImageNet
+	 * one, or an uploaded one) - its file holds those tensors, and on a probe batch the
+	 * packed network computes what the module computes - runs it on oneDNN's blocked
+	 * layout with BatchNorm folded ({@link OneDnnResNet50}) from now on. Returns whether
+	 * it does; any other module keeps running as it is.
+	 */
+	boolean useOneDnnLayout(NDManager manager, Path backboneFile, boolean plainShortcut) {
+		if (manager.getDevice().isGpu()) {
+			return false;
+		}
+		OneDnnResNet50 packed;
+		try {
+			packed = OneDnnResNet50.packTorchvision((PtNDManager) manager, TorchScriptState.read(backboneFile),
+					plainShortcut);
+		}
+		catch (IOException | RuntimeException ex) {
+			log.debug("TorchScript backbone {} stays as it is: {}", backboneFile, ex.toString());
+			return false;
+		}
+		try (NDManager probe = manager.newSubManager()) {
+			Random random = new Random(42);
+			float[] pixels = new float[2 * 3 * 64 * 64];
+			for (int i = 0; i < pixels.length; i++) {
+				pixels[i] = (float) random.nextGaussian();
+			}
+			NDArray x = probe.create(pixels, new Shape(2, 3, 64, 64));
+			float[] expected = embed(new ParameterStore(probe, false), new NDList(x), false).singletonOrThrow()
+				.toFloatArray();
+			float[] actual = packed.features(x).toFloatArray();
+			float scale = 1;
+			float diff = 0;
+			for (int i = 0; i < Math.min(expected.length, actual.length); i++) {
+				scale = Math.max(scale, Math.abs(expected[i]));
+				diff = Math.max(diff, Math.abs(expected[i] - actual[i]));
+			}
+			if (expected.length != actual.length || !(diff <= 1e-3f * scale)) {
+				log.info("TorchScript backbone {} stays as it is: torchvision's ResNet-50 names, different features",
+						backboneFile.getFileName());
+				packed.close();
+				return false;
+			}
+		}
+		this.oneDnn = packed;
+		return true;
+	}
+
+	/** Whether inference runs on oneDNN's blocked layout. */
+	boolean onOneDnnLayout() {
+		return this.oneDnn != null;
+	}
+
+	@Override
+	public long oneDnnBytes() {
+		return (this.oneDnn != null) ? this.oneDnn.bytes() : 0;
+	}
+
 	private NDList embed(ParameterStore parameterStore, NDList inputs, boolean training) {
+		if (!training && this.oneDnn != null && !inputs.singletonOrThrow().getDevice().isGpu()) {
+			return new NDList(this.oneDnn.features(inputs.singletonOrThrow()));
+		}
 		NDArray out = this.backbone.forward(parameterStore, inputs, training, null).get(0);
 		return new NDList(out.reshape(out.getShape().get(0), -1));
 	}
