@@ -72,7 +72,8 @@ echo "work=$WORK model=$MODEL jar=$(basename "$JAR")"
 for batch in ${BATCHES:-16 1}; do
   start_service "$batch" 3
   curl -sf -F image=@"$WORK/bench.jpg" "$BASE/models/$MODEL/predictions" > /dev/null   # load + warm-up
-  IMAGE="$WORK/bench.jpg" wrk -t1 -c4 -d3s -s "$ROOT/bench/predict.lua" "$BASE/models/$MODEL/predictions" > /dev/null
+  # warm-up: long enough for the JIT compilers to finish with the request path
+  IMAGE="$WORK/bench.jpg" wrk -t2 -c16 -d10s --timeout 30s -s "$ROOT/bench/predict.lua" "$BASE/models/$MODEL/predictions" > /dev/null
   for clients in ${CLIENTS:-1 4 16}; do
     threads=$(( clients < 2 ? 1 : 2 ))
     result=$(IMAGE="$WORK/bench.jpg" wrk -t$threads -c$clients -d${DURATION}s --timeout 30s \
