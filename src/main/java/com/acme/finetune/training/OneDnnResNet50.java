@@ -5,6 +5,8 @@ import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
+import java.util.function.Function;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -137,6 +139,39 @@ final class OneDnnResNet50 {
 			bytes += array.getShape().size() * array.getDataType().getNumOfBytes();
 		}
 		return bytes;
+	}
+
+	/**
+	 * Whether this network computes what {@code reference} computes: the features of a
+	 * fixed random batch (2×3×64×64) within 1e-3 of their largest magnitude. When not, or
+	 * when either side fails on it, this network is closed.
+	 */
+	boolean computesLike(Function<NDArray, NDArray> reference, NDManager manager) {
+		boolean same;
+		try (NDManager probe = manager.newSubManager()) {
+			Random random = new Random(42);
+			float[] pixels = new float[2 * 3 * 64 * 64];
+			for (int i = 0; i < pixels.length; i++) {
+				pixels[i] = (float) random.nextGaussian();
+			}
+			NDArray x = probe.create(pixels, new Shape(2, 3, 64, 64));
+			float[] expected = reference.apply(x).toFloatArray();
+			float[] actual = features(x).toFloatArray();
+			float scale = 1;
+			float diff = 0;
+			for (int i = 0; i < Math.min(expected.length, actual.length); i++) {
+				scale = Math.max(scale, Math.abs(expected[i]));
+				diff = Math.max(diff, Math.abs(expected[i] - actual[i]));
+			}
+			same = expected.length == actual.length && diff <= 1e-3f * scale;
+		}
+		catch (RuntimeException ex) {
+			same = false;
+		}
+		if (!same) {
+			close();
+		}
+		return same;
 	}
 
 	/** Frees the module and the packed weights now, not with their manager. */

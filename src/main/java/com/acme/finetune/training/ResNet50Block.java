@@ -196,7 +196,14 @@ final class ResNet50Block extends AbstractBlock implements Classifier {
 			return false;
 		}
 		try {
-			this.oneDnn = OneDnnResNet50.pack((PtNDManager) manager, weightsAndBiases, plainShortcut);
+			OneDnnResNet50 packed = OneDnnResNet50.pack((PtNDManager) manager, weightsAndBiases, plainShortcut);
+			// a last check that oneDNN computes the same function on this CPU
+			ParameterStore store = new ParameterStore(manager, false);
+			if (!packed.computesLike((x) -> features(store, new NDList(x)).singletonOrThrow(), manager)) {
+				log.warn("Serving on PyTorch's NCHW convolutions: oneDNN's blocked layout computed other features");
+				return false;
+			}
+			this.oneDnn = packed;
 			return true;
 		}
 		catch (IOException | RuntimeException ex) {
