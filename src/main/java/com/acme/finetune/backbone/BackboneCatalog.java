@@ -21,6 +21,7 @@ import java.util.UUID;
 
 import com.acme.finetune.djl.DjlProperties;
 import com.acme.finetune.djl.DjlRuntime;
+import com.acme.finetune.model.BaseModelUsage;
 import com.acme.finetune.model.ModelCatalog;
 import com.acme.finetune.storage.ArtifactStore;
 import com.acme.finetune.training.BackboneInfo;
@@ -32,6 +33,7 @@ import com.acme.finetune.training.ImagenetBackbone;
 import com.acme.finetune.web.ApiException;
 import com.acme.finetune.web.ProblemType;
 
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.core.io.InputStreamSource;
 import org.springframework.http.HttpStatus;
 import org.springframework.stereotype.Service;
@@ -71,8 +73,11 @@ public class BackboneCatalog {
 
 	private final DjlRuntime runtime;
 
+	private final ObjectProvider<BaseModelUsage> usages;
+
 	BackboneCatalog(ArtifactStore store, DjlProperties djl, ModelCatalog models, BackboneRepository uploaded,
-			DjlRuntime runtime) {
+			DjlRuntime runtime, ObjectProvider<BaseModelUsage> usages) {
+		this.usages = usages;
 		this.store = store;
 		this.djl = djl;
 		this.models = models;
@@ -145,12 +150,19 @@ public class BackboneCatalog {
 		}
 	}
 
-	/** Deletes an uploaded backbone; built-in ones cannot be deleted (409). */
+	/**
+	 * Deletes an uploaded backbone; built-in ones, and those an active job starts from,
+	 * cannot be deleted (409).
+	 */
 	void delete(String id) {
 		if (IMAGENET.equals(id) || SCRATCH.equals(id)) {
 			throw ApiException.conflict("Built-in backbone " + id + " cannot be deleted");
 		}
 		BackboneEntity entity = this.uploaded.findById(id).orElseThrow(() -> ApiException.notFound("Backbone", id));
+		if (this.usages.orderedStream().anyMatch((usage) -> usage.isInUse(id))) {
+			throw new ApiException(ProblemType.BASE_MODEL_IN_USE,
+					"Backbone " + id + " is the base of an active job; cancel or wait for it first");
+		}
 		this.uploaded.delete(entity);
 		try {
 			ArtifactStore.deleteRecursively(this.store.area("backbones", id));

@@ -25,6 +25,9 @@ interface JobRepository extends JpaRepository<JobEntity, UUID> {
 
 	boolean existsByDatasetIdAndStatusIn(UUID datasetId, Collection<JobStatus> statuses);
 
+	@Query("select distinct j.baseModel from JobEntity j where j.status in :statuses")
+	List<String> findBaseModelsByStatusIn(Collection<JobStatus> statuses);
+
 	@Transactional
 	@Modifying(clearAutomatically = true, flushAutomatically = true)
 	@Query("""

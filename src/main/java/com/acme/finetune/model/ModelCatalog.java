@@ -16,9 +16,11 @@ import java.util.stream.Stream;
 import com.acme.finetune.storage.ArtifactStore;
 import com.acme.finetune.web.ApiException;
 import com.acme.finetune.web.PageResponse;
+import com.acme.finetune.web.ProblemType;
 import tools.jackson.core.type.TypeReference;
 import tools.jackson.databind.ObjectMapper;
 
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.context.ApplicationEventPublisher;
 import org.springframework.data.domain.Pageable;
 import org.springframework.stereotype.Service;
@@ -39,7 +41,11 @@ public class ModelCatalog {
 
 	private final ApplicationEventPublisher events;
 
-	ModelCatalog(ModelRepository models, ArtifactStore store, ObjectMapper json, ApplicationEventPublisher events) {
+	private final ObjectProvider<BaseModelUsage> usages;
+
+	ModelCatalog(ModelRepository models, ArtifactStore store, ObjectMapper json, ApplicationEventPublisher events,
+			ObjectProvider<BaseModelUsage> usages) {
+		this.usages = usages;
 		this.models = models;
 		this.store = store;
 		this.json = json;
@@ -108,6 +114,10 @@ public class ModelCatalog {
 	@Transactional
 	public void delete(UUID id) {
 		ModelEntity entity = this.models.findById(id).orElseThrow(() -> ApiException.notFound("Model", id));
+		if (this.usages.orderedStream().anyMatch((usage) -> usage.isInUse("model:" + id))) {
+			throw new ApiException(ProblemType.BASE_MODEL_IN_USE,
+					"Model " + id + " is the base of an active job; cancel or wait for it first");
+		}
 		this.models.delete(entity);
 		this.models.flush();
 		this.events.publishEvent(new ModelDeleted(id));

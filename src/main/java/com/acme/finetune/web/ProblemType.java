@@ -33,6 +33,7 @@ public enum ProblemType {
 	CORRUPT_ARCHIVE("corrupt-archive", "The archive is corrupt or truncated", HttpStatus.UNPROCESSABLE_CONTENT),
 	NESTED_ARCHIVE("nested-archive", "The archive contains other archives", HttpStatus.UNPROCESSABLE_CONTENT),
 	DATASET_IN_USE("dataset-in-use", "The dataset is used by an active job", HttpStatus.CONFLICT),
+	BASE_MODEL_IN_USE("base-model-in-use", "An active job starts from this model or backbone", HttpStatus.CONFLICT),
 	BACKBONE_UNAVAILABLE("backbone-unavailable", "Base model is not available", HttpStatus.UNPROCESSABLE_CONTENT),
 	INVALID_MODEL_FILE("invalid-model-file", "Not a usable TorchScript model", HttpStatus.UNPROCESSABLE_CONTENT),
 
