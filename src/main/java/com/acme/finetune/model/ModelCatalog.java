@@ -109,8 +109,8 @@ public class ModelCatalog {
 
 	/**
 	 * Deletes the row, tells listeners (which release the loaded model, so no native code
-	 * still reads the files), then removes the files; a missing model is a 404, one that a
-	 * queued or running job starts from a 409.
+	 * still reads the files), then removes the files; a missing model is a 404, one that
+	 * a queued or running job starts from a 409.
 	 */
 	@Transactional
 	public void delete(UUID id) {
