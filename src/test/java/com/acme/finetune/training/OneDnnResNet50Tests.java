@@ -5,9 +5,7 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterStore;
-import ai.djl.util.Pair;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -31,17 +29,7 @@ class OneDnnResNet50Tests {
 			manager.getEngine().setRandomSeed(7);
 			ResNet50Block block = ResNet50Block.create(5);
 			block.initialize(manager, DataType.FLOAT32, new Shape(batch, 3, size, size));
-			for (Pair<String, Parameter> p : block.getParameters()) {
-				NDArray array = p.getValue().getArray();
-				switch (p.getValue().getType()) {
-					case GAMMA, RUNNING_VAR ->
-						array.set(manager.randomUniform(0.5f, 2f, array.getShape()).toFloatArray());
-					case BETA, RUNNING_MEAN ->
-						array.set(manager.randomUniform(-1f, 1f, array.getShape()).toFloatArray());
-					default -> {
-					}
-				}
-			}
+			TrainingFixtures.randomiseBatchNorm(block, manager);
 			block.useChannelsLast(false);
 			block.foldBatchNorm();
 			NDArray x = manager.randomNormal(new Shape(batch, 3, size, size));
@@ -54,26 +42,14 @@ class OneDnnResNet50Tests {
 			float[] logits = block.forward(store, new NDList(x), false).singletonOrThrow().toFloatArray();
 			NDArray features = block.features(store, new NDList(x)).singletonOrThrow();
 			assertThat(features.getShape()).isEqualTo(new Shape(batch, ResNet50Block.FEATURE_DIM));
-			assertClose(logits, nchwLogits);
-			assertClose(features.toFloatArray(), nchwFeatures);
+			TrainingFixtures.assertClose(logits, nchwLogits);
+			TrainingFixtures.assertClose(features.toFloatArray(), nchwFeatures);
 			for (int i = 0; i < batch; i++) {
 				NDArray alone = block.forward(store, new NDList(x.get(i).expandDims(0)), false).singletonOrThrow();
-				assertClose(alone.toFloatArray(),
+				TrainingFixtures.assertClose(alone.toFloatArray(),
 						block.forward(store, new NDList(x), false).singletonOrThrow().get(i).toFloatArray());
 			}
 		}
-	}
-
-	private static void assertClose(float[] actual, float[] expected) {
-		assertThat(actual).hasSameSizeAs(expected);
-		float scale = 0;
-		float diff = 0;
-		for (int i = 0; i < expected.length; i++) {
-			scale = Math.max(scale, Math.abs(expected[i]));
-			diff = Math.max(diff, Math.abs(actual[i] - expected[i]));
-		}
-		assertThat(scale).as("outputs are not trivial").isGreaterThan(1e-3f);
-		assertThat(diff).isLessThanOrEqualTo(1e-4f * Math.max(1f, scale));
 	}
 
 }

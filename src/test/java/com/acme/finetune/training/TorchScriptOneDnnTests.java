@@ -55,8 +55,9 @@ class TorchScriptOneDnnTests {
 			assertThat(classifier.oneDnnBytes()).isGreaterThan(0);
 			NDArray blocked = classifier.features(store, new NDList(x)).singletonOrThrow();
 			assertThat(blocked.getShape()).isEqualTo(new Shape(batch, FEATURES));
-			assertClose(blocked.toFloatArray(), features);
-			assertClose(classifier.forward(store, new NDList(x), false).singletonOrThrow().toFloatArray(), logits);
+			TrainingFixtures.assertClose(blocked.toFloatArray(), features);
+			TrainingFixtures
+				.assertClose(classifier.forward(store, new NDList(x), false).singletonOrThrow().toFloatArray(), logits);
 		}
 	}
 
@@ -152,18 +153,6 @@ class TorchScriptOneDnnTests {
 		Linear head = ResNet50Block.newHead(3);
 		head.initialize(manager, DataType.FLOAT32, new Shape(1, features));
 		return head;
-	}
-
-	private static void assertClose(float[] actual, float[] expected) {
-		assertThat(actual).hasSameSizeAs(expected);
-		float scale = 0;
-		float diff = 0;
-		for (int i = 0; i < expected.length; i++) {
-			scale = Math.max(scale, Math.abs(expected[i]));
-			diff = Math.max(diff, Math.abs(actual[i] - expected[i]));
-		}
-		assertThat(scale).as("outputs are not trivial").isGreaterThan(1e-3f);
-		assertThat(diff).isLessThanOrEqualTo(1e-4f * Math.max(1f, scale));
 	}
 
 }

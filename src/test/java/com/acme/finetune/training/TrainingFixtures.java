@@ -12,6 +12,8 @@ import java.util.Random;
 
 import javax.imageio.ImageIO;
 
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.djl.util.Pair;
@@ -24,6 +26,8 @@ import com.acme.finetune.training.Hyperparameters.LrSchedule;
 import com.acme.finetune.training.Hyperparameters.Optimizer;
 import com.acme.finetune.training.TrainingData.Sample;
 import com.acme.finetune.training.TrainingRequest.BatchNormMode;
+
+import static org.assertj.core.api.Assertions.assertThat;
 
 /** Small generated datasets and requests: tests must stay fast on a 2-core machine. */
 final class TrainingFixtures {
@@ -104,6 +108,39 @@ final class TrainingFixtures {
 			}
 		}
 		return values;
+	}
+
+	/**
+	 * Sets every BatchNorm's affine parameters and running statistics far from their
+	 * defaults (γ, σ² in [0.5, 2), β, μ in [-1, 1)), so folding and layout tests see
+	 * non-trivial BatchNorms.
+	 */
+	static void randomiseBatchNorm(Block block, NDManager manager) {
+		for (Pair<String, Parameter> p : block.getParameters()) {
+			NDArray array = p.getValue().getArray();
+			switch (p.getValue().getType()) {
+				case GAMMA, RUNNING_VAR -> array.set(manager.randomUniform(0.5f, 2f, array.getShape()).toFloatArray());
+				case BETA, RUNNING_MEAN -> array.set(manager.randomUniform(-1f, 1f, array.getShape()).toFloatArray());
+				default -> {
+				}
+			}
+		}
+	}
+
+	/**
+	 * {@code actual} equals non-trivial {@code expected} within 1e-4 of its largest
+	 * magnitude (at least 1).
+	 */
+	static void assertClose(float[] actual, float[] expected) {
+		assertThat(actual).hasSameSizeAs(expected);
+		float scale = 0;
+		float diff = 0;
+		for (int i = 0; i < expected.length; i++) {
+			scale = Math.max(scale, Math.abs(expected[i]));
+			diff = Math.max(diff, Math.abs(actual[i] - expected[i]));
+		}
+		assertThat(scale).as("outputs are not trivial").isGreaterThan(1e-3f);
+		assertThat(diff).isLessThanOrEqualTo(1e-4f * Math.max(1f, scale));
 	}
 
 }
