@@ -12,6 +12,8 @@ import javax.imageio.ImageReadParam;
 import javax.imageio.ImageReader;
 import javax.imageio.stream.ImageInputStream;
 
+import com.acme.finetune.training.ImageReadWarnings;
+
 /**
  * Decodes one image file completely to prove it is usable for training. The declared size
  * is read from the header and judged before any pixel is decoded, so a tiny file
@@ -81,7 +83,8 @@ final class ImageInspector {
 					+ " pixels, over the limit of " + this.maxPixels);
 		}
 		// Readers report truncated JPEGs ("Premature end of JPEG file") as warnings and
-		// return a half-grey image; for a training set that is corruption.
+		// return a half-grey image; for a training set that is corruption. Warnings about
+		// colour metadata (a CMYK JPEG without an ICC profile) leave the pixels intact.
 		List<String> warnings = new ArrayList<>();
 		reader.addIIOReadWarningListener((source, warning) -> warnings.add(warning));
 		ImageReadParam param = reader.getDefaultReadParam();
@@ -92,8 +95,9 @@ final class ImageInspector {
 		if (reader.read(0, param) == null) {
 			throw new InvalidImageException("no image data");
 		}
-		if (!warnings.isEmpty()) {
-			throw new InvalidImageException("corrupt or truncated image (" + warnings.get(0) + ")");
+		String damage = ImageReadWarnings.firstDamage(warnings);
+		if (damage != null) {
+			throw new InvalidImageException("corrupt or truncated image (" + damage + ")");
 		}
 		return new ImageInfo(format, width, height);
 	}

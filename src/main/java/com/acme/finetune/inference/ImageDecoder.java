@@ -11,6 +11,7 @@ import javax.imageio.ImageIO;
 import javax.imageio.ImageReader;
 import javax.imageio.stream.ImageInputStream;
 
+import com.acme.finetune.training.ImageReadWarnings;
 import com.acme.finetune.web.ProblemType;
 
 /**
@@ -70,15 +71,17 @@ final class ImageDecoder {
 					+ " = " + pixels + " pixels, over the limit of " + this.maxPixels);
 		}
 		// truncated JPEGs decode to a half-grey image with only a warning: refuse them
+		// (colour-metadata warnings, e.g. a CMYK JPEG without a profile, are harmless)
 		List<String> warnings = new ArrayList<>();
 		reader.addIIOReadWarningListener((source, warning) -> warnings.add(warning));
 		BufferedImage image = reader.read(0);
 		if (image == null) {
 			throw new InvalidImageException(ProblemType.INVALID_IMAGE, name, "no image data");
 		}
-		if (!warnings.isEmpty()) {
+		String damage = ImageReadWarnings.firstDamage(warnings);
+		if (damage != null) {
 			throw new InvalidImageException(ProblemType.INVALID_IMAGE, name,
-					"corrupt or truncated image (" + warnings.get(0) + ")");
+					"corrupt or truncated image (" + damage + ")");
 		}
 		return image;
 	}

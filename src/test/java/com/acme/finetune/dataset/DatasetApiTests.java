@@ -167,6 +167,35 @@ class DatasetApiTests extends AbstractIntegrationTests {
 	}
 
 	@Test
+	void imagesReadersOnlyWarnAboutAreAccepted() throws IOException {
+		// a CMYK JPEG without an ICC profile and stray bytes before the end marker: both
+		// decode completely, with a reader warning that is not about damaged pixels
+		byte[] cmyk = fixture("cmyk-no-profile.jpg");
+		byte[] stray = fixture("extraneous-bytes.jpg");
+		byte[] zip = archive().images("cat", 3, 40)
+			.images("dog", 3, 40)
+			.file("cat/print.jpg", cmyk)
+			.file("dog/camera.jpg", stray)
+			.zip();
+		EntityExchangeResult<byte[]> result = post(zip, "warned.zip", Map.of());
+		assertThat(result.getStatus().value()).as(new String(result.getResponseBody())).isEqualTo(201);
+		assertThat(body(result).get("imageCount").asInt()).isEqualTo(8);
+		// while the same stream cut short is still refused
+		byte[] cut = archive().images("cat", 3, 40)
+			.images("dog", 3, 40)
+			.file("dog/cut.jpg", TestArchives.truncated(stray))
+			.zip();
+		JsonNode problem = assertRefused(cut, ProblemType.INVALID_IMAGES, 422);
+		assertThat(problem.get("errors").get(0).get("file").asString()).isEqualTo("dog/cut.jpg");
+	}
+
+	private static byte[] fixture(String name) throws IOException {
+		try (var in = DatasetApiTests.class.getResourceAsStream("/fixtures/images/" + name)) {
+			return in.readAllBytes();
+		}
+	}
+
+	@Test
 	void headerOnlyGiantImageIs422() throws IOException {
 		byte[] zip = archive().images("cat", 3, 40)
 			.images("dog", 3, 40)

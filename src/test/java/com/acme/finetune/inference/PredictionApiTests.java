@@ -253,6 +253,19 @@ class PredictionApiTests extends AbstractIntegrationTests {
 	}
 
 	@Test
+	void imagesReadersOnlyWarnAboutArePredicted() throws IOException {
+		byte[] cmyk = resource("/fixtures/images/cmyk-no-profile.jpg");
+		byte[] stray = resource("/fixtures/images/extraneous-bytes.jpg");
+		Reply reply = this.predictions.predict(this.colourModel,
+				List.of(Part.image("print.jpg", cmyk), Part.image("camera.jpg", stray)));
+		assertThat(reply.status()).as("%s", reply.body()).isEqualTo(200);
+		assertThat(reply.top(0)).hasSize(3);
+		assertThat(reply.top(1)).hasSize(3);
+		byte[] cut = java.util.Arrays.copyOf(stray, stray.length * 2 / 3);
+		assertProblem(this.predictions.predict(this.colourModel, "cut.jpg", cut), 422, ProblemType.INVALID_IMAGE);
+	}
+
+	@Test
 	void badRequestsAreProblemsNotServerErrors() {
 		Reply notImage = this.predictions.predict(this.colourModel, "notes.txt",
 				"hello, not an image".getBytes(StandardCharsets.UTF_8));
