@@ -61,9 +61,10 @@ final class ArchiveIntake {
 	 * Extracts and checks every file of the archive.
 	 * @param archive the uploaded archive (a temporary file)
 	 * @param workDir an empty directory that receives one file per distinct image
-	 * @return the images, in archive order, with their normalized paths
+	 * @return the images, in archive order, with their normalized paths, and the files
+	 * outside the class folders that are not images (ignored)
 	 */
-	List<ExtractedFile> extract(Path archive, Path workDir) throws IOException {
+	Extraction extract(Path archive, Path workDir) throws IOException {
 		Run run = new Run(workDir, Files.size(archive));
 		try (Entries entries = open(archive)) {
 			ArchiveEntry entry;
@@ -135,6 +136,11 @@ final class ArchiveIntake {
 
 		private final List<Map<String, String>> invalid = new ArrayList<>();
 
+		/**
+		 * Files no image reader recognises: ignored at the top level, refused elsewhere.
+		 */
+		private final List<Map<String, String>> notImages = new ArrayList<>();
+
 		private final byte[] buffer = new byte[BUFFER];
 
 		private int entryCount;
@@ -194,7 +200,7 @@ final class ArchiveIntake {
 				return;
 			}
 			if (size == 0) {
-				add(this.invalid, path, "empty file");
+				add(this.notImages, path, "empty file");
 				Files.delete(temp);
 				return;
 			}
@@ -211,7 +217,7 @@ final class ArchiveIntake {
 				this.files.add(file);
 			}
 			catch (ImageInspector.InvalidImageException ex) {
-				add(this.invalid, path, ex.getMessage());
+				add(ex.notAnImage() ? this.notImages : this.invalid, path, ex.getMessage());
 				Files.delete(temp);
 			}
 		}
@@ -260,7 +266,7 @@ final class ArchiveIntake {
 			}
 		}
 
-		List<ExtractedFile> finish() {
+		Extraction finish() {
 			if (!this.unsafe.isEmpty()) {
 				throw refusal(ProblemType.UNSAFE_ARCHIVE, this.unsafe,
 						" archive entries could escape the dataset root or are links; nothing was stored");
@@ -269,10 +275,25 @@ final class ArchiveIntake {
 				throw refusal(ProblemType.NESTED_ARCHIVE, this.nested,
 						" entries are archives themselves; upload one archive of images");
 			}
+			// a README or labels.csv next to the class folders is documentation, not a
+			// dataset file; inside a class folder a file that is not an image is an error
+			String wrapper = DatasetPlanner.wrapper(this.files.stream().map(ExtractedFile::path).toList());
+			List<String> ignored = new ArrayList<>();
+			for (Map<String, String> notImage : this.notImages) {
+				String file = notImage.get("file");
+				String inside = (wrapper != null && file.startsWith(wrapper + "/"))
+						? file.substring(wrapper.length() + 1) : file;
+				if (inside.contains("/")) {
+					this.invalid.add(notImage);
+				}
+				else {
+					ignored.add(file);
+				}
+			}
 			if (!this.invalid.isEmpty()) {
 				throw refusal(ProblemType.INVALID_IMAGES, this.invalid, " files are not valid images");
 			}
-			return this.files;
+			return new Extraction(this.files, ignored);
 		}
 
 		private static void add(List<Map<String, String>> errors, String file, String reason) {
@@ -472,6 +493,13 @@ final class ArchiveIntake {
 	 * One checked image: its normalized path in the archive and its (shared) temporary
 	 * file.
 	 */
+	/**
+	 * What an archive holds: its images, and the files beside the class folders that are
+	 * not images (a README, a labels.csv), which are left out.
+	 */
+	record Extraction(List<ExtractedFile> images, List<String> ignored) {
+	}
+
 	record ExtractedFile(String path, Path tempFile, String sha256, long size, int width, int height) {
 	}
 

@@ -37,6 +37,11 @@ final class DatasetPlanner {
 	}
 
 	Plan plan(List<ArchiveIntake.ExtractedFile> files, double validationSplit) {
+		return plan(new ArchiveIntake.Extraction(files, List.of()), validationSplit);
+	}
+
+	Plan plan(ArchiveIntake.Extraction extraction, double validationSplit) {
+		List<ArchiveIntake.ExtractedFile> files = extraction.images();
 		if (files.isEmpty()) {
 			throw new ApiException(ProblemType.INVALID_DATASET_LAYOUT, "The archive contains no images");
 		}
@@ -76,7 +81,16 @@ final class DatasetPlanner {
 		checkClasses(located, labels, explicitSplit);
 		List<PlannedFile> planned = explicitSplit ? explicit(located, labels) : split(located, labels, validationSplit);
 		planned.sort(Comparator.comparing(PlannedFile::path));
-		return new Plan(labels, planned, warnings(planned, labels), explicitSplit ? null : validationSplit);
+		List<DatasetSummary.Warning> warnings = warnings(planned, labels);
+		if (!extraction.ignored().isEmpty()) {
+			List<String> ignored = extraction.ignored();
+			warnings.add(new DatasetSummary.Warning("ignored-files",
+					ignored.size() + " files beside the class folders are not images and were left out"
+							+ ((ignored.size() > MAX_FILES_PER_WARNING)
+									? " (first " + MAX_FILES_PER_WARNING + " listed)" : ""),
+					ignored.subList(0, Math.min(ignored.size(), MAX_FILES_PER_WARNING)), null));
+		}
+		return new Plan(labels, planned, warnings, explicitSplit ? null : validationSplit);
 	}
 
 	private void checkClasses(List<Located> located, List<String> labels, boolean explicitSplit) {
@@ -269,20 +283,25 @@ final class DatasetPlanner {
 	 * val/.
 	 */
 	private static boolean hasWrapper(List<ArchiveIntake.ExtractedFile> files) {
+		return wrapper(files.stream().map(ArchiveIntake.ExtractedFile::path).toList()) != null;
+	}
+
+	/** The wrapper folder of these image paths, or null when they have none. */
+	static String wrapper(List<String> paths) {
 		String first = null;
-		for (ArchiveIntake.ExtractedFile file : files) {
-			String[] segments = file.path().split("/");
+		for (String path : paths) {
+			String[] segments = path.split("/");
 			if (segments.length < 3) {
-				return false;
+				return null;
 			}
 			if (first == null) {
 				first = segments[0];
 			}
 			else if (!first.equals(segments[0])) {
-				return false;
+				return null;
 			}
 		}
-		return !TRAIN.equals(first) && !VAL.equals(first);
+		return (first == null || TRAIN.equals(first) || VAL.equals(first)) ? null : first;
 	}
 
 	private static boolean isSplitLayout(List<ArchiveIntake.ExtractedFile> files, int strip) {

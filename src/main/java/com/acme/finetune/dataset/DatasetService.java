@@ -93,7 +93,7 @@ public class DatasetService {
 		this.readOnly.setReadOnly(true);
 	}
 
-	private List<ArchiveIntake.ExtractedFile> extract(Path archive, Path target) {
+	private ArchiveIntake.Extraction extract(Path archive, Path target) {
 		try {
 			return new ArchiveIntake(this.properties).extract(archive, target);
 		}
@@ -163,7 +163,7 @@ public class DatasetService {
 			// the same key with the same archive, name and split returns the first
 			// dataset
 			return this.idempotency.once("datasets", idempotencyKey, sha + "|" + datasetName + "|" + split, () -> {
-				List<ArchiveIntake.ExtractedFile> files = extract(archive, extracted);
+				ArchiveIntake.Extraction files = extract(archive, extracted);
 				DatasetPlanner.Plan plan = new DatasetPlanner(this.properties).plan(files, split);
 				return store(plan, datasetName, size, sha).id();
 			}, this::find);

@@ -29,7 +29,7 @@ public record DatasetSummary(UUID id, String name, String status, List<String> c
 	 *
 	 * @param code stable identifier: {@code duplicate-within-class},
 	 * {@code duplicate-across-classes}, {@code duplicate-across-splits},
-	 * {@code class-imbalance}, {@code tiny-images}
+	 * {@code class-imbalance}, {@code tiny-images}, {@code ignored-files}
 	 * @param files the files concerned, where it applies
 	 * @param classWeights suggested balanced class weights
 	 * {@code n_total / (n_classes * n_class)}, for {@code class-imbalance}

@@ -34,6 +34,9 @@ final class ImageInspector {
 	 */
 	private static final long DECODE_PIXEL_BUDGET = 4_000_000;
 
+	/** The reason given for a file no image reader recognises. */
+	static final String NOT_AN_IMAGE = "not an image (JPEG, PNG, BMP, GIF or WebP expected)";
+
 	private final long maxPixels;
 
 	ImageInspector(long maxPixels) {
@@ -47,7 +50,7 @@ final class ImageInspector {
 			}
 			Iterator<ImageReader> readers = ImageIO.getImageReaders(input);
 			if (!readers.hasNext()) {
-				throw new InvalidImageException("not an image (JPEG, PNG, BMP, GIF or WebP expected)");
+				throw new InvalidImageException(NOT_AN_IMAGE);
 			}
 			ImageReader reader = readers.next();
 			try {
@@ -118,6 +121,14 @@ final class ImageInspector {
 
 		InvalidImageException(String reason) {
 			super(reason, null, false, false);
+		}
+
+		/**
+		 * No image reader recognises the file (a README, a CSV), as opposed to a damaged
+		 * image.
+		 */
+		boolean notAnImage() {
+			return NOT_AN_IMAGE.equals(getMessage());
 		}
 
 	}

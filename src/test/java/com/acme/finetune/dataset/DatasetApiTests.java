@@ -167,6 +167,39 @@ class DatasetApiTests extends AbstractIntegrationTests {
 	}
 
 	@Test
+	void filesBesideTheClassFoldersThatAreNotImagesAreLeftOutWithAWarning() throws IOException {
+		// a downloaded dataset: wrapper folder, README and labels.csv next to the classes
+		byte[] wrapped = archive().images("flowers/rose", 3, 40)
+			.images("flowers/tulip", 3, 40)
+			.file("flowers/README.md", "# Flowers\n".getBytes())
+			.file("flowers/labels.csv", "file,label\n".getBytes())
+			.file("flowers/NOTES", new byte[0])
+			.zip();
+		EntityExchangeResult<byte[]> result = post(wrapped, "flowers.zip", Map.of());
+		assertThat(result.getStatus().value()).as(new String(result.getResponseBody())).isEqualTo(201);
+		JsonNode dataset = body(result);
+		assertThat(dataset.get("classes").toString()).isEqualTo("[\"rose\",\"tulip\"]");
+		assertThat(dataset.get("imageCount").asInt()).isEqualTo(6);
+		JsonNode warning = warning(dataset, "ignored-files");
+		assertThat(warning.get("files").toString()).contains("flowers/README.md", "flowers/labels.csv",
+				"flowers/NOTES");
+		// the same at the archive root
+		byte[] flat = archive().images("rose", 3, 40)
+			.images("tulip", 3, 40)
+			.file("LICENSE.txt", "CC".getBytes())
+			.tarGz();
+		JsonNode root = body(post(flat, "flat.tar.gz", Map.of()));
+		assertThat(warning(root, "ignored-files").get("files").toString()).contains("LICENSE.txt");
+		// inside a class folder it is still an error
+		byte[] inClass = archive().images("rose", 3, 40)
+			.images("tulip", 3, 40)
+			.file("rose/README.md", "x".getBytes())
+			.zip();
+		JsonNode problem = assertRefused(inClass, ProblemType.INVALID_IMAGES, 422);
+		assertThat(problem.get("errors").get(0).get("file").asString()).isEqualTo("rose/README.md");
+	}
+
+	@Test
 	void imagesReadersOnlyWarnAboutAreAccepted() throws IOException {
 		// a CMYK JPEG without an ICC profile and stray bytes before the end marker: both
 		// decode completely, with a reader warning that is not about damaged pixels

@@ -27,7 +27,7 @@ public final class IntakeMemoryCheck {
 			in.transferTo(out);
 		}
 		Path files = Files.createDirectories(work.resolve("files"));
-		List<ArchiveIntake.ExtractedFile> extracted = new ArchiveIntake(properties).extract(upload, files);
+		List<ArchiveIntake.ExtractedFile> extracted = new ArchiveIntake(properties).extract(upload, files).images();
 		DatasetPlanner.Plan plan = new DatasetPlanner(properties).plan(extracted, 0.2);
 		System.out.println("files=" + plan.files().size() + " heapMax=" + Runtime.getRuntime().maxMemory());
 	}
