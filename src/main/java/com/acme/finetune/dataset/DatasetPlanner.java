@@ -84,10 +84,10 @@ final class DatasetPlanner {
 		List<DatasetSummary.Warning> warnings = warnings(planned, labels);
 		if (!extraction.ignored().isEmpty()) {
 			List<String> ignored = extraction.ignored();
-			warnings.add(new DatasetSummary.Warning("ignored-files",
-					ignored.size() + " files beside the class folders are not images and were left out"
-							+ ((ignored.size() > MAX_FILES_PER_WARNING)
-									? " (first " + MAX_FILES_PER_WARNING + " listed)" : ""),
+			String message = (ignored.size() == 1) ? "1 file beside the class folders is not an image and was left out"
+					: ignored.size() + " files beside the class folders are not images and were left out";
+			warnings.add(new DatasetSummary.Warning("ignored-files", message
+					+ ((ignored.size() > MAX_FILES_PER_WARNING) ? " (first " + MAX_FILES_PER_WARNING + " listed)" : ""),
 					ignored.subList(0, Math.min(ignored.size(), MAX_FILES_PER_WARNING)), null));
 		}
 		return new Plan(labels, planned, warnings, explicitSplit ? null : validationSplit);
