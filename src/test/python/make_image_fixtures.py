@@ -10,6 +10,8 @@ Run with Debian's Pillow (apt-get install -y python3-pil python3-numpy):
   workflows write them ("No embedded ICC color profile ... Colors may look incorrect").
 - extraneous-bytes.jpg: a 48x40 RGB JPEG with stray bytes before its end marker,
   as some cameras write them ("Corrupt JPEG data: 3 extraneous bytes before marker 0xd9").
+- tiny.webp: a 48x40 lossy WebP, which only the WebP plugin on the application's class path
+  decodes (ImagePluginsTests).
 """
 import io, os, sys
 import numpy as np
@@ -27,3 +29,4 @@ data = buffer.getvalue()
 assert data[-2:] == b"\xff\xd9"
 with open(os.path.join(out, "extraneous-bytes.jpg"), "wb") as f:
     f.write(data[:-2] + b"\x00\x01\x02\x03" + data[-2:])
+image.save(os.path.join(out, "tiny.webp"), quality=80)

@@ -12,6 +12,7 @@ import javax.imageio.ImageReadParam;
 import javax.imageio.ImageReader;
 import javax.imageio.stream.ImageInputStream;
 
+import com.acme.finetune.training.ImagePlugins;
 import com.acme.finetune.training.ImageReadWarnings;
 
 /**
@@ -20,6 +21,10 @@ import com.acme.finetune.training.ImageReadWarnings;
  * declaring a gigantic image (decompression bomb) never allocates a raster.
  */
 final class ImageInspector {
+
+	static {
+		ImagePlugins.register();
+	}
 
 	/**
 	 * Formats the training pipeline can read; other ImageIO plugins (TIFF, WBMP) are

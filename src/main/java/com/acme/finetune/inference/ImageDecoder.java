@@ -11,6 +11,7 @@ import javax.imageio.ImageIO;
 import javax.imageio.ImageReader;
 import javax.imageio.stream.ImageInputStream;
 
+import com.acme.finetune.training.ImagePlugins;
 import com.acme.finetune.training.ImageReadWarnings;
 import com.acme.finetune.web.ProblemType;
 
@@ -20,6 +21,10 @@ import com.acme.finetune.web.ProblemType;
  * pixels (a decompression bomb) is refused without allocating them.
  */
 final class ImageDecoder {
+
+	static {
+		ImagePlugins.register();
+	}
 
 	private final long maxPixels;
 

@@ -33,6 +33,9 @@ final class BatchNorm2d extends AbstractBlock {
 
 	private static final double MOMENTUM = 0.1;
 
+	/** How far the running statistics move towards a training batch's. */
+	private double momentum = MOMENTUM;
+
 	private final Parameter gamma;
 
 	private final Parameter beta;
@@ -73,7 +76,7 @@ final class BatchNorm2d extends AbstractBlock {
 		// running variance, weight, bias
 		return new NDList(JniUtils.batchNorm((PtNDArray) x, value(parameterStore, this.runningMean, x, training),
 				value(parameterStore, this.runningVar, x, training), value(parameterStore, this.gamma, x, training),
-				value(parameterStore, this.beta, x, training), training, MOMENTUM, EPSILON));
+				value(parameterStore, this.beta, x, training), training, this.momentum, EPSILON));
 	}
 
 	/**
@@ -88,6 +91,16 @@ final class BatchNorm2d extends AbstractBlock {
 				return new NDArray[] { scale, this.beta.getArray().sub(meanScaled) };
 			}
 		}
+	}
+
+	/**
+	 * Sets how far the running statistics move towards the next training batch's: 1 / k
+	 * for the k-th of a series averages the series with equal weight
+	 * ({@link ResNet50Block#calibrateBatchNorm}); {@code null} restores torchvision's
+	 * 0.1.
+	 */
+	void momentum(Double momentum) {
+		this.momentum = (momentum != null) ? momentum : MOMENTUM;
 	}
 
 	/**

@@ -43,7 +43,9 @@ final class EmbeddingCache {
 			update(digest, base.kind().name());
 			update(digest, base.id());
 			if (base.kind() == BaseModel.Kind.SCRATCH) {
-				update(digest, "seed=" + seed + ",device=" + deviceType);
+				// and its BatchNorm statistics on the training images (FineTuner)
+				update(digest,
+						"seed=" + seed + ",device=" + deviceType + ",bn=calibrated:" + FineTuner.CALIBRATION_IMAGES);
 			}
 			update(digest, data.key());
 			update(digest, preprocessing.fingerprint());

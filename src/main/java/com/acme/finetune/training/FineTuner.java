@@ -8,11 +8,14 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
+import java.util.stream.IntStream;
 
 import ai.djl.Device;
 import ai.djl.MalformedModelException;
@@ -63,6 +66,11 @@ public final class FineTuner {
 	 */
 	static final Map<String, Long> RESNET50_STAGES = Map.of("stem", 9_536L, "layer1", 215_808L, "layer2", 1_219_584L,
 			"layer3", 7_098_368L, "layer4", 14_964_736L);
+
+	/** Training images a scratch network's BatchNorm statistics are estimated from. */
+	static final int CALIBRATION_IMAGES = 256;
+
+	private static final int CALIBRATION_BATCH = 32;
 
 	private final long imageMemoryBudget;
 
@@ -206,12 +214,61 @@ public final class FineTuner {
 			if (loaded.newHead()) {
 				initHead(network.head(), network.featureDim(), hp.seed());
 			}
+			// frozen stages never learn: their statistics must describe the data;
+			// trainable
+			// stages start from the placeholders, as in PyTorch
+			if (request.base().kind() == BaseModel.Kind.SCRATCH && request.freezeUpTo() != Stage.NONE
+					&& network instanceof ResNet50Block resnet) {
+				calibrateBatchNorm(resnet, request.freezeUpTo(), data, preprocessing, hp, model.getNDManager(), events);
+			}
 			ParameterCounts counts = countActual(network);
 			this.observer.initialized(network);
 			boolean cached = embeddingCache(counts, hp).applies() && request.cacheDir() != null;
 			Run run = new Run(request, data, events, device, preprocessing, model, network, counts, cached);
 			return run.execute();
 		}
+	}
+
+	/**
+	 * Gives a scratch network's stages up to {@code upTo} BatchNorm statistics of this
+	 * dataset before training ({@link ResNet50Block#calibrateBatchNorm}): on up to
+	 * {@link #CALIBRATION_IMAGES} training images picked by the seed, with the evaluation
+	 * transform. Those stages then compute normalised features instead of the
+	 * placeholders' output.
+	 */
+	private void calibrateBatchNorm(ResNet50Block network, Stage upTo, TrainingData data, Preprocessing preprocessing,
+			Hyperparameters hp, NDManager manager, TrainingListener events) {
+		List<TrainingData.Sample> samples = new ArrayList<>(data.train());
+		Collections.shuffle(samples, new Random(hp.seed() * 7919 + 1));
+		List<TrainingData.Sample> subset = samples.subList(0, Math.min(CALIBRATION_IMAGES, samples.size()));
+		if (subset.size() < 2) {
+			return;
+		}
+		long start = System.nanoTime();
+		ImageSet images = new ImageSet(subset, preprocessing, Augmentation.NONE, this.imageMemoryBudget / 5);
+		ImageInputs inputs = new ImageInputs(images, preprocessing.imageSize());
+		// batches as large as memory comfortably allows, whatever the training batch: at
+		// 32 px layer4's maps are 1x1, so a channel's statistics come from the images
+		// alone, and a small batch's near-zero variance would amplify that channel
+		int batch = CALIBRATION_BATCH;
+		List<int[]> batches = new ArrayList<>();
+		int from = 0;
+		while (from < subset.size()) {
+			int to = Math.min(subset.size(), from + batch);
+			// no batch of one: a 1x1 map of one image has no variance
+			if (subset.size() - to == 1) {
+				to = subset.size();
+			}
+			batches.add(IntStream.range(from, to).toArray());
+			from = to;
+		}
+		Random unused = new Random(0);
+		Iterator<NDArray> arrays = batches.stream().map((indexes) -> inputs.batch(manager, indexes, unused)).iterator();
+		if (!network.calibrateBatchNorm(new ParameterStore(manager, false), arrays, upTo, events::isCancelled)) {
+			throw new TrainingCancelledException(0, 0);
+		}
+		log.info("BatchNorm statistics of the scratch network up to {} calibrated on {} training images in {} ms",
+				upTo.id(), subset.size(), (System.nanoTime() - start) / 1_000_000);
 	}
 
 	private void validate(TrainingRequest request, TrainingData data) {

@@ -23,6 +23,10 @@ import javax.imageio.ImageIO;
  */
 public record Preprocessing(int imageSize, int resizeShorter, float[] mean, float[] std) {
 
+	static {
+		ImagePlugins.register();
+	}
+
 	static final float[] IMAGENET_MEAN = { 0.485f, 0.456f, 0.406f };
 
 	static final float[] IMAGENET_STD = { 0.229f, 0.224f, 0.225f };

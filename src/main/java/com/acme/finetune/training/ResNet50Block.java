@@ -8,9 +8,11 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.BooleanSupplier;
 
 import ai.djl.MalformedModelException;
 
@@ -30,6 +32,7 @@ import ai.djl.nn.core.Linear;
 import ai.djl.nn.pooling.Pool;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
+import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.ParameterStore;
 import ai.djl.training.initializer.XavierInitializer;
 import ai.djl.util.PairList;
@@ -318,10 +321,68 @@ final class ResNet50Block extends AbstractBlock implements Classifier {
 			boolean frozen = Stage.values()[i + 1].isFrozenBy(this.frozenUpTo);
 			boolean stageTraining = training && this.batchNormTrain && !frozen;
 			// frozen stages form a prefix: nothing before them needs gradients either
-			x = (!training || frozen) ? forwardScoped(this.stages.get(i), parameterStore, x, params)
+			x = (!training || frozen) ? forwardScoped(this.stages.get(i), parameterStore, x, false, params)
 					: this.stages.get(i).forward(parameterStore, x, stageTraining, params);
 		}
 		return this.head.forward(parameterStore, pool(x), training, params);
+	}
+
+	/**
+	 * Sets the running statistics of the BatchNorms in the stages up to {@code upTo} from
+	 * data, for a network initialised from scratch whose stages up to there stay frozen:
+	 * their placeholders (mean 0, variance 1) normalise nothing, so the frozen stages
+	 * multiply the activations' scale through their residual blocks (features with a mean
+	 * magnitude near 20, a saturated softmax, a head that cannot learn). Each batch runs
+	 * through those stages in training mode without gradients, and the batches'
+	 * statistics are averaged with equal weight, as
+	 * {@code torch.optim.swa_utils.update_bn} does (PyTorch's {@code momentum=None}).
+	 * @param batches NCHW image batches, each closed here after its pass
+	 * @param cancelled polled before every batch; stops the calibration when true
+	 * @return whether it ran to the end
+	 */
+	boolean calibrateBatchNorm(ParameterStore parameterStore, Iterator<NDArray> batches, Stage upTo,
+			BooleanSupplier cancelled) {
+		List<Block> stages = new ArrayList<>();
+		List<BatchNorm2d> norms = new ArrayList<>();
+		for (int i = 0; i < this.stages.size(); i++) {
+			if (Stage.values()[i + 1].isFrozenBy(upTo)) {
+				stages.add(this.stages.get(i));
+				collectBatchNorms(this.stages.get(i), norms);
+			}
+		}
+		boolean gradMode = JniUtils.isGradMode();
+		JniUtils.setGradMode(false);
+		try {
+			for (int k = 1; batches.hasNext(); k++) {
+				if (cancelled.getAsBoolean()) {
+					return false;
+				}
+				double momentum = 1.0 / k;
+				norms.forEach((norm) -> norm.momentum(momentum));
+				NDArray batch = batches.next();
+				try (NDManager scope = batch.getManager().newSubManager()) {
+					batch.attach(scope);
+					NDList x = channelsLast(new NDList(batch), this.channelsLast);
+					for (Block stage : stages) {
+						x = forwardScoped(stage, parameterStore, x, true, null);
+					}
+				}
+			}
+			return true;
+		}
+		finally {
+			norms.forEach((norm) -> norm.momentum(null));
+			JniUtils.setGradMode(gradMode);
+		}
+	}
+
+	private static void collectBatchNorms(Block block, List<BatchNorm2d> norms) {
+		if (block instanceof BatchNorm2d norm) {
+			norms.add(norm);
+		}
+		for (Block child : block.getChildren().values()) {
+			collectBatchNorms(child, norms);
+		}
 	}
 
 	/** Whether CPU inference runs on oneDNN's blocked layout. */
@@ -366,18 +427,19 @@ final class ResNet50Block extends AbstractBlock implements Classifier {
 	}
 
 	/**
-	 * Runs a stage whose intermediate tensors autograd will never need (inference, or a
-	 * frozen stage) in its own memory scope, so only the stage's output survives: peak
-	 * native memory is one stage's activations instead of the whole network's, which is
-	 * what limits batched inference on small CPU nodes.
+	 * Runs a stage whose intermediate tensors autograd will never need (inference, a
+	 * frozen stage, BatchNorm calibration without gradients; {@code training} selects
+	 * batch statistics) in its own memory scope, so only the stage's output survives:
+	 * peak native memory is one stage's activations instead of the whole network's, which
+	 * is what limits batched inference on small CPU nodes.
 	 */
-	private static NDList forwardScoped(Block stage, ParameterStore parameterStore, NDList x,
+	private static NDList forwardScoped(Block stage, ParameterStore parameterStore, NDList x, boolean training,
 			PairList<String, Object> params) {
 		NDArray input = x.singletonOrThrow();
 		NDManager parent = input.getManager();
 		try (NDManager scope = parent.newSubManager()) {
 			input.tempAttach(scope);
-			NDList out = stage.forward(parameterStore, x, false, params);
+			NDList out = stage.forward(parameterStore, x, training, params);
 			out.attach(parent);
 			return out;
 		}
@@ -391,7 +453,7 @@ final class ResNet50Block extends AbstractBlock implements Classifier {
 		}
 		NDList x = channelsLast(inputs, this.channelsLast);
 		for (Block stage : this.stages) {
-			x = forwardScoped(stage, parameterStore, x, null);
+			x = forwardScoped(stage, parameterStore, x, false, null);
 		}
 		return pool(x);
 	}

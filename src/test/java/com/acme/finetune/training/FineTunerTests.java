@@ -48,12 +48,6 @@ class FineTunerTests {
 		Hyperparameters hp = TrainingFixtures.hyperparameters(1, 6, 0.1, Optimizer.SGD);
 		fineTuner.train(TrainingFixtures.request(TrainingFixtures.SCRATCH, Stage.LAYER2, BatchNormMode.TRAIN, hp,
 				this.out.resolve("m1"), null), tiny, TrainingListener.NONE);
-		before.get()
-			.keySet()
-			.stream()
-			.filter((k) -> k.startsWith("layer3"))
-			.limit(12)
-			.forEach((k) -> System.out.println("KEY " + k));
 		before.get().forEach((name, value) -> {
 			boolean frozen = name.startsWith("stem/") || name.startsWith("layer1/") || name.startsWith("layer2/");
 			if (frozen) {
@@ -96,7 +90,11 @@ class FineTunerTests {
 
 	@Test
 	void lossFallsAndAccuracyBeatsChance() {
-		Hyperparameters hp = TrainingFixtures.hyperparameters(3, 8, 0.001, Optimizer.ADAM);
+		// 5 epochs: on 12 validation images a single epoch's accuracy is noisy (over
+		// seeds
+		// 1-8 the epoch kept (lowest validation loss) scores 0.58-0.92, a given one
+		// 0.25-0.92)
+		Hyperparameters hp = TrainingFixtures.hyperparameters(5, 8, 0.001, Optimizer.ADAM);
 		List<double[]> steps = new ArrayList<>();
 		TrainingResult result = new FineTuner().train(TrainingFixtures.request(TrainingFixtures.SCRATCH, Stage.LAYER3,
 				BatchNormMode.TRAIN, hp, this.out, null), data, new TrainingListener() {
@@ -106,16 +104,16 @@ class FineTunerTests {
 					}
 				});
 		List<EpochMetrics> epochs = result.epochs();
-		assertThat(epochs).hasSize(3);
-		assertThat(steps).hasSize(3 * 3);
-		assertThat(epochs.get(2).trainLoss()).isLessThan(epochs.get(0).trainLoss());
-		assertThat(epochs.get(2).valAccuracy()).isGreaterThan(0.5);
+		assertThat(epochs).hasSize(5);
+		assertThat(steps).hasSize(5 * 3);
+		assertThat(epochs.get(4).trainLoss()).isLessThan(epochs.get(0).trainLoss());
+		EpochMetrics best = epochs.get(result.bestEpoch() - 1);
+		assertThat(best.valAccuracy()).isGreaterThan(0.5);
 		assertThat(result.embeddingCacheUsed()).isFalse();
 		assertThat(result.parameters().trainable()).isEqualTo(14_970_883L);
 		assertThat(result.perClass()).containsOnlyKeys("red", "green", "blue");
 		long support = result.perClass().values().stream().mapToLong(TrainingResult.ClassMetrics::support).sum();
 		assertThat(support).isEqualTo(12);
-		EpochMetrics best = epochs.get(result.bestEpoch() - 1);
 		long diagonal = 0;
 		for (int i = 0; i < 3; i++) {
 			diagonal += result.confusionMatrix()[i][i];
