@@ -193,6 +193,7 @@ public final class FineTuner {
 	 * {@link TrainingRequest#outputDir()}.
 	 * @throws TrainingCancelledException within one step of the listener reporting
 	 * cancellation
+	 * @throws TrainingDivergedException when a step's loss is NaN or infinite
 	 * @throws BackboneUnavailableException if the base weights are not obtainable here
 	 * @throws InvalidBackboneException if the base model cannot be used
 	 */
@@ -514,6 +515,9 @@ public final class FineTuner {
 							collector.backward(loss);
 							stepLoss = loss.getFloat();
 							predictions = logits.argMax(1).toLongArray();
+						}
+						if (!Float.isFinite(stepLoss)) {
+							throw new TrainingDivergedException(epoch, step, stepLoss, this.learningRate[0]);
 						}
 						trainer.step();
 					}

@@ -122,6 +122,18 @@ class FineTunerTests {
 	}
 
 	@Test
+	void aDivergingRunFailsWithAHintAndWritesNoModel() {
+		Hyperparameters hp = TrainingFixtures.hyperparameters(2, 4, 1000, Optimizer.SGD);
+		Path model = this.out.resolve("diverged");
+		assertThatThrownBy(() -> new FineTuner().train(
+				TrainingFixtures.request(TrainingFixtures.SCRATCH, Stage.NONE, BatchNormMode.FROZEN, hp, model, null),
+				tiny, TrainingListener.NONE))
+			.isInstanceOf(TrainingDivergedException.class)
+			.hasMessageContaining("Try a lower learningRate (this run used 1000.0)");
+		assertThat(model.resolve("model.params")).doesNotExist();
+	}
+
+	@Test
 	void cancellationStopsWithinOneStep() {
 		AtomicInteger stepsDone = new AtomicInteger();
 		Hyperparameters hp = TrainingFixtures.hyperparameters(3, 4, 0.01, Optimizer.SGD);
