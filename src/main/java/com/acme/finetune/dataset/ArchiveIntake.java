@@ -137,7 +137,8 @@ final class ArchiveIntake {
 		private final List<Map<String, String>> invalid = new ArrayList<>();
 
 		/**
-		 * Files no image reader recognises: ignored at the top level, refused elsewhere.
+		 * Empty files and files no image reader recognises: left out beside the class
+		 * folders, refused inside them.
 		 */
 		private final List<Map<String, String>> notImages = new ArrayList<>();
 

@@ -39,9 +39,6 @@ final class ImageInspector {
 	 */
 	private static final long DECODE_PIXEL_BUDGET = 4_000_000;
 
-	/** The reason given for a file no image reader recognises. */
-	static final String NOT_AN_IMAGE = "not an image (JPEG, PNG, BMP, GIF or WebP expected)";
-
 	private final long maxPixels;
 
 	ImageInspector(long maxPixels) {
@@ -55,7 +52,7 @@ final class ImageInspector {
 			}
 			Iterator<ImageReader> readers = ImageIO.getImageReaders(input);
 			if (!readers.hasNext()) {
-				throw new InvalidImageException(NOT_AN_IMAGE);
+				throw new InvalidImageException("not an image (JPEG, PNG, BMP, GIF or WebP expected)", true);
 			}
 			ImageReader reader = readers.next();
 			try {
@@ -124,8 +121,15 @@ final class ImageInspector {
 
 	static final class InvalidImageException extends Exception {
 
+		private final boolean notAnImage;
+
 		InvalidImageException(String reason) {
+			this(reason, false);
+		}
+
+		InvalidImageException(String reason, boolean notAnImage) {
 			super(reason, null, false, false);
+			this.notAnImage = notAnImage;
 		}
 
 		/**
@@ -133,7 +137,7 @@ final class ImageInspector {
 		 * image.
 		 */
 		boolean notAnImage() {
-			return NOT_AN_IMAGE.equals(getMessage());
+			return this.notAnImage;
 		}
 
 	}
