@@ -215,9 +215,8 @@ public final class FineTuner {
 			if (loaded.newHead()) {
 				initHead(network.head(), network.featureDim(), hp.seed());
 			}
-			// frozen stages never learn: their statistics must describe the data;
-			// trainable
-			// stages start from the placeholders, as in PyTorch
+			// frozen stages never learn, so their statistics must describe the data;
+			// trainable stages start from the placeholders, as in PyTorch
 			if (request.base().kind() == BaseModel.Kind.SCRATCH && request.freezeUpTo() != Stage.NONE
 					&& network instanceof ResNet50Block resnet) {
 				calibrateBatchNorm(resnet, request.freezeUpTo(), data, preprocessing, hp, model.getNDManager(), events);
@@ -248,14 +247,14 @@ public final class FineTuner {
 		long start = System.nanoTime();
 		ImageSet images = new ImageSet(subset, preprocessing, Augmentation.NONE, this.imageMemoryBudget / 5);
 		ImageInputs inputs = new ImageInputs(images, preprocessing.imageSize());
-		// batches as large as memory comfortably allows, whatever the training batch: at
-		// 32 px layer4's maps are 1x1, so a channel's statistics come from the images
-		// alone, and a small batch's near-zero variance would amplify that channel
-		int batch = CALIBRATION_BATCH;
+		// batches of CALIBRATION_BATCH whatever the training batch: at 32 px layer4's
+		// maps
+		// are 1x1, so a channel's statistics come from the images alone, and a small
+		// batch's near-zero variance would amplify that channel
 		List<int[]> batches = new ArrayList<>();
 		int from = 0;
 		while (from < subset.size()) {
-			int to = Math.min(subset.size(), from + batch);
+			int to = Math.min(subset.size(), from + CALIBRATION_BATCH);
 			// no batch of one: a 1x1 map of one image has no variance
 			if (subset.size() - to == 1) {
 				to = subset.size();
