@@ -93,6 +93,21 @@ final class BatchNorm2d extends AbstractBlock {
 		}
 	}
 
+	/** Copies of the running mean and variance. */
+	float[][] runningStatistics() {
+		return new float[][] { this.runningMean.getArray().toFloatArray(), this.runningVar.getArray().toFloatArray() };
+	}
+
+	/** Sets the running mean and variance (as {@link #runningStatistics()} gave them). */
+	void runningStatistics(float[] mean, float[] variance) {
+		if (mean.length != this.runningMean.getArray().size() || variance.length != mean.length) {
+			throw new IllegalArgumentException("expected " + this.runningMean.getArray().size() + " channels, got "
+					+ mean.length + " and " + variance.length);
+		}
+		this.runningMean.getArray().set(mean);
+		this.runningVar.getArray().set(variance);
+	}
+
 	/**
 	 * Sets how far the running statistics move towards the next training batch's: 1 / k
 	 * for the k-th of a series averages the series with equal weight

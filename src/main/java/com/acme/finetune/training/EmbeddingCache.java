@@ -1,5 +1,9 @@
 package com.acme.finetune.training;
 
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -11,6 +15,7 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 
@@ -25,6 +30,8 @@ import com.acme.finetune.training.TrainingData.Sample;
 final class EmbeddingCache {
 
 	private static final int MAGIC = 0x454D4231; // "EMB1"
+
+	private static final int STATISTICS_MAGIC = 0x424E5331; // "BNS1"
 
 	private final Path file;
 
@@ -100,6 +107,63 @@ final class EmbeddingCache {
 			// a damaged entry is recomputed, not fatal
 			return null;
 		}
+	}
+
+	/**
+	 * The BatchNorm statistics a scratch backbone was calibrated with before these
+	 * features were computed (a file beside them), or {@code null} when absent or
+	 * unreadable.
+	 */
+	List<float[]> readStatistics() {
+		Path statistics = statisticsFile();
+		if (!Files.isRegularFile(statistics)) {
+			return null;
+		}
+		try (DataInputStream in = new DataInputStream(new BufferedInputStream(Files.newInputStream(statistics)))) {
+			if (in.readInt() != STATISTICS_MAGIC) {
+				return null;
+			}
+			int count = in.readInt();
+			List<float[]> arrays = new ArrayList<>();
+			for (int i = 0; i < count; i++) {
+				float[] values = new float[in.readInt()];
+				for (int j = 0; j < values.length; j++) {
+					values[j] = in.readFloat();
+				}
+				arrays.add(values);
+			}
+			return arrays;
+		}
+		catch (IOException | RuntimeException ex) {
+			return null;
+		}
+	}
+
+	/** Stores what {@link #readStatistics()} reads, atomically. */
+	void writeStatistics(List<float[]> arrays) throws IOException {
+		Path statistics = statisticsFile();
+		Files.createDirectories(statistics.getParent());
+		Path tmp = Files.createTempFile(statistics.getParent(), "bn", ".tmp");
+		try {
+			try (DataOutputStream out = new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(tmp)))) {
+				out.writeInt(STATISTICS_MAGIC);
+				out.writeInt(arrays.size());
+				for (float[] values : arrays) {
+					out.writeInt(values.length);
+					for (float v : values) {
+						out.writeFloat(v);
+					}
+				}
+			}
+			Files.move(tmp, statistics, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+		}
+		finally {
+			Files.deleteIfExists(tmp);
+		}
+	}
+
+	private Path statisticsFile() {
+		return this.file.resolveSibling(this.file.getFileName().toString().replace(".f32", ".bn"));
 	}
 
 	void write(Features features) throws IOException {

@@ -68,7 +68,7 @@ public final class FineTuner {
 			"layer3", 7_098_368L, "layer4", 14_964_736L);
 
 	/** Training images a scratch network's BatchNorm statistics are estimated from. */
-	static final int CALIBRATION_IMAGES = 256;
+	static final int CALIBRATION_IMAGES = 64;
 
 	private static final int CALIBRATION_BATCH = 32;
 
@@ -215,15 +215,18 @@ public final class FineTuner {
 			if (loaded.newHead()) {
 				initHead(network.head(), network.featureDim(), hp.seed());
 			}
+			ParameterCounts counts = countActual(network);
+			boolean cached = embeddingCache(counts, hp).applies() && request.cacheDir() != null;
 			// frozen stages never learn, so their statistics must describe the data;
 			// trainable stages start from the placeholders, as in PyTorch
 			if (request.base().kind() == BaseModel.Kind.SCRATCH && request.freezeUpTo() != Stage.NONE
 					&& network instanceof ResNet50Block resnet) {
-				calibrateBatchNorm(resnet, request.freezeUpTo(), data, preprocessing, hp, model.getNDManager(), events);
+				EmbeddingCache cache = cached ? EmbeddingCache.of(request.cacheDir(), request.base(), data,
+						preprocessing, hp.seed(), device.getDeviceType()) : null;
+				calibrateBatchNorm(resnet, request.freezeUpTo(), data, preprocessing, hp, model.getNDManager(), events,
+						cache);
 			}
-			ParameterCounts counts = countActual(network);
 			this.observer.initialized(network);
-			boolean cached = embeddingCache(counts, hp).applies() && request.cacheDir() != null;
 			Run run = new Run(request, data, events, device, preprocessing, model, network, counts, cached);
 			return run.execute();
 		}
@@ -233,11 +236,23 @@ public final class FineTuner {
 	 * Gives a scratch network's stages up to {@code upTo} BatchNorm statistics of this
 	 * dataset before training ({@link ResNet50Block#calibrateBatchNorm}): on up to
 	 * {@link #CALIBRATION_IMAGES} training images picked by the seed, with the evaluation
-	 * transform. Those stages then compute normalised features instead of the
-	 * placeholders' output.
+	 * transform, or from the embedding cache that holds features computed with them.
+	 * Those stages then compute normalised features instead of the placeholders' output.
 	 */
 	private void calibrateBatchNorm(ResNet50Block network, Stage upTo, TrainingData data, Preprocessing preprocessing,
-			Hyperparameters hp, NDManager manager, TrainingListener events) {
+			Hyperparameters hp, NDManager manager, TrainingListener events, EmbeddingCache cache) {
+		// with the embedding cache, the statistics its features were computed with are
+		// kept beside them: a warm run needs neither pass
+		List<float[]> cachedStatistics = (cache != null) ? cache.readStatistics() : null;
+		if (cachedStatistics != null) {
+			try {
+				network.runningStatistics(upTo, cachedStatistics);
+				return;
+			}
+			catch (IllegalArgumentException ex) {
+				log.warn("Recalibrating BatchNorm: the cached statistics do not fit ({})", ex.getMessage());
+			}
+		}
 		List<TrainingData.Sample> samples = new ArrayList<>(data.train());
 		Collections.shuffle(samples, new Random(hp.seed() * 7919 + 1));
 		List<TrainingData.Sample> subset = samples.subList(0, Math.min(CALIBRATION_IMAGES, samples.size()));
@@ -269,6 +284,14 @@ public final class FineTuner {
 		}
 		log.info("BatchNorm statistics of the scratch network up to {} calibrated on {} training images in {} ms",
 				upTo.id(), subset.size(), (System.nanoTime() - start) / 1_000_000);
+		if (cache != null) {
+			try {
+				cache.writeStatistics(network.runningStatistics(upTo));
+			}
+			catch (IOException ex) {
+				log.warn("Could not store the BatchNorm statistics beside {}: {}", cache.file(), ex.toString());
+			}
+		}
 	}
 
 	private void validate(TrainingRequest request, TrainingData data) {

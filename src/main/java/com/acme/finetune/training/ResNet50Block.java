@@ -342,14 +342,8 @@ final class ResNet50Block extends AbstractBlock implements Classifier {
 	 */
 	boolean calibrateBatchNorm(ParameterStore parameterStore, Iterator<NDArray> batches, Stage upTo,
 			BooleanSupplier cancelled) {
-		List<Block> stages = new ArrayList<>();
-		List<BatchNorm2d> norms = new ArrayList<>();
-		for (int i = 0; i < this.stages.size(); i++) {
-			if (Stage.values()[i + 1].isFrozenBy(upTo)) {
-				stages.add(this.stages.get(i));
-				collectBatchNorms(this.stages.get(i), norms);
-			}
-		}
+		List<Block> stages = stagesUpTo(upTo);
+		List<BatchNorm2d> norms = batchNorms(upTo);
 		boolean gradMode = JniUtils.isGradMode();
 		JniUtils.setGradMode(false);
 		try {
@@ -374,6 +368,46 @@ final class ResNet50Block extends AbstractBlock implements Classifier {
 			norms.forEach((norm) -> norm.momentum(null));
 			JniUtils.setGradMode(gradMode);
 		}
+	}
+
+	/**
+	 * The running statistics of the stages up to {@code upTo}: mean and variance of each
+	 * BatchNorm in order.
+	 */
+	List<float[]> runningStatistics(Stage upTo) {
+		List<float[]> statistics = new ArrayList<>();
+		for (BatchNorm2d norm : batchNorms(upTo)) {
+			statistics.addAll(List.of(norm.runningStatistics()));
+		}
+		return statistics;
+	}
+
+	/** Sets what {@link #runningStatistics(Stage)} returned for the same stages. */
+	void runningStatistics(Stage upTo, List<float[]> statistics) {
+		List<BatchNorm2d> norms = batchNorms(upTo);
+		if (statistics.size() != 2 * norms.size()) {
+			throw new IllegalArgumentException(
+					"expected statistics of " + norms.size() + " BatchNorms, got " + statistics.size() / 2);
+		}
+		for (int i = 0; i < norms.size(); i++) {
+			norms.get(i).runningStatistics(statistics.get(2 * i), statistics.get(2 * i + 1));
+		}
+	}
+
+	private List<Block> stagesUpTo(Stage upTo) {
+		List<Block> stages = new ArrayList<>();
+		for (int i = 0; i < this.stages.size(); i++) {
+			if (Stage.values()[i + 1].isFrozenBy(upTo)) {
+				stages.add(this.stages.get(i));
+			}
+		}
+		return stages;
+	}
+
+	private List<BatchNorm2d> batchNorms(Stage upTo) {
+		List<BatchNorm2d> norms = new ArrayList<>();
+		stagesUpTo(upTo).forEach((stage) -> collectBatchNorms(stage, norms));
+		return norms;
 	}
 
 	private static void collectBatchNorms(Block block, List<BatchNorm2d> norms) {

@@ -2,6 +2,7 @@ package com.acme.finetune.training;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -156,6 +157,32 @@ class BatchNormCalibrationTests {
 		// 24 training images of noise with a dominant colour, on random features: above
 		// chance (0.33) is what can be asked
 		assertThat(epochs.get(result.bestEpoch() - 1).valAccuracy()).isGreaterThan(1.0 / 3);
+	}
+
+	@Test
+	void aWarmEmbeddingCacheRestoresTheStatisticsItsFeaturesWereComputedWith() {
+		List<Map<String, float[]>> initialized = new ArrayList<>();
+		FineTuner fineTuner = new FineTuner(Runtime.getRuntime().maxMemory() / 4, new FineTuner.RunObserver() {
+			@Override
+			public void initialized(Classifier network) {
+				initialized.add(TrainingFixtures.snapshot(network));
+			}
+		});
+		Hyperparameters hp = TrainingFixtures.hyperparameters(1, 8, 0.001, Optimizer.SGD);
+		Path cache = this.out.resolve("cache");
+		TrainingResult cold = fineTuner.train(TrainingFixtures.request(TrainingFixtures.SCRATCH, Stage.LAYER4,
+				BatchNormMode.FROZEN, hp, this.out.resolve("cold"), cache), data, TrainingListener.NONE);
+		TrainingResult warm = fineTuner.train(TrainingFixtures.request(TrainingFixtures.SCRATCH, Stage.LAYER4,
+				BatchNormMode.FROZEN, hp, this.out.resolve("warm"), cache), data, TrainingListener.NONE);
+		assertThat(cold.embeddingCacheUsed()).isTrue();
+		assertThat(warm.embeddingCacheUsed()).isTrue();
+		initialized.get(0).forEach((name, values) -> {
+			if (name.contains("running")) {
+				assertThat(allOnes(values) && name.contains("Var")).as(name).isFalse();
+				assertThat(initialized.get(1).get(name)).as(name).isEqualTo(values);
+			}
+		});
+		assertThat(warm.epochs().get(0).trainLoss()).isEqualTo(cold.epochs().get(0).trainLoss());
 	}
 
 	private static boolean allOnes(float[] values) {
