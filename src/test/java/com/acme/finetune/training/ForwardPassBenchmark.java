@@ -2,7 +2,6 @@ package com.acme.finetune.training;
 
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -13,6 +12,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.ParameterStore;
+import com.acme.finetune.training.bench.TrainingBenchmark;
 
 /**
  * Measures the served ResNet-50's forward pass in process (no HTTP, no decoding): a
@@ -37,7 +37,7 @@ public final class ForwardPassBenchmark {
 	}
 
 	public static void main(String[] args) {
-		Map<String, String> options = options(args);
+		Map<String, String> options = TrainingBenchmark.options(args);
 		int res = Integer.parseInt(options.getOrDefault("res", "224"));
 		int images = Integer.parseInt(options.getOrDefault("images", "128"));
 		int warmup = Integer.parseInt(options.getOrDefault("warmup", "2"));
@@ -94,17 +94,6 @@ public final class ForwardPassBenchmark {
 			block.features(store, new NDList(x)).singletonOrThrow().toFloatArray();
 		}
 		return (System.nanoTime() - start) / 1e9;
-	}
-
-	private static Map<String, String> options(String[] args) {
-		Map<String, String> options = new HashMap<>();
-		for (int i = 0; i + 1 < args.length; i += 2) {
-			if (!args[i].startsWith("--")) {
-				throw new IllegalArgumentException("expected --option value, got " + args[i]);
-			}
-			options.put(args[i].substring(2), args[i + 1]);
-		}
-		return options;
 	}
 
 }

@@ -240,7 +240,8 @@ public final class TrainingBenchmark {
 		return root;
 	}
 
-	private static Map<String, String> options(String[] args) {
+	/** {@code --name value} pairs; the in-process benchmarks share this reading. */
+	public static Map<String, String> options(String[] args) {
 		Map<String, String> options = new HashMap<>();
 		for (int i = 0; i + 1 < args.length; i += 2) {
 			if (!args[i].startsWith("--")) {
