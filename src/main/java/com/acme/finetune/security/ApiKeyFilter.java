@@ -2,17 +2,21 @@ package com.acme.finetune.security;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.security.Principal;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 
 import com.acme.finetune.web.ApiException;
 import com.acme.finetune.web.ProblemType;
 import jakarta.servlet.FilterChain;
 import jakarta.servlet.ServletException;
 import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletRequestWrapper;
 import jakarta.servlet.http.HttpServletResponse;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
 
 import org.springframework.beans.factory.annotation.Qualifier;
 import org.springframework.core.Ordered;
@@ -30,15 +34,21 @@ import org.springframework.web.util.pattern.PathPattern;
 import org.springframework.web.util.pattern.PathPatternParser;
 
 /**
- * Requires an API key on every request once keys are configured, except the endpoints
- * that probes, scrapers and API explorers need. Deny by default rather than "protect
- * {@code /api/**}": a route added anywhere later is protected without anyone remembering
- * to list it.
+ * Requires an API key with the right scope on every request once keys are configured,
+ * except the endpoints that probes, scrapers and API explorers need. Deny by default
+ * rather than "protect {@code /api/**}": a route added anywhere later is protected
+ * without anyone remembering to list it, and needs the {@code admin} scope until
+ * {@link EndpointScopes} says otherwise.
  * <p>
  * A key is accepted from {@code X-API-Key} or {@code Authorization: Bearer}. No key is a
- * 401 (with {@code WWW-Authenticate}), a wrong key a 403; both bodies are built by the
- * application's one exception handler, so they are the same RFC 9457 problems as every
- * other error. Keys are never logged.
+ * 401 (with {@code WWW-Authenticate}), a wrong key or a key without the endpoint's scope
+ * a 403; the bodies are built by the application's one exception handler, so they are the
+ * same RFC 9457 problems as every other error. Keys are never logged; their names are.
+ * <p>
+ * The caller ({@link ApiCaller}) becomes the request's principal, which is how Actuator
+ * decides to show health details ({@code show-details: when-authorized}): open routes
+ * called with a valid key see them, probes without a key get the status only. With no
+ * keys configured every caller is {@link ApiCaller#ANONYMOUS}, holding every scope.
  */
 @Component
 @Order(Ordered.HIGHEST_PRECEDENCE + 10)
@@ -79,35 +89,86 @@ class ApiKeyFilter extends OncePerRequestFilter {
 
 	@Override
 	protected boolean shouldNotFilter(HttpServletRequest request) {
-		if (!this.keys.enabled() || CorsUtils.isPreFlightRequest(request)) {
-			return true;
-		}
-		// Open only when the container's normalised path and the raw path that handlers
-		// match on agree: "/actuator/health/../env" or ";" tricks never count as open.
-		String normalised = request.getServletPath() + ((request.getPathInfo() != null) ? request.getPathInfo() : "");
-		if (!normalised.equals(this.pathHelper.getPathWithinApplication(request))) {
-			return false;
-		}
-		PathContainer path = PathContainer.parsePath(normalised);
-		return matchesAny(ALWAYS_OPEN, path) || (this.publicDocs && matchesAny(DOCS, path));
+		return CorsUtils.isPreFlightRequest(request);
 	}
 
 	@Override
 	protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
 			throws ServletException, IOException {
+		if (!this.keys.enabled()) {
+			proceed(request, response, chain, ApiCaller.ANONYMOUS);
+			return;
+		}
 		String presented = presentedKey(request);
+		ApiCaller caller = (presented != null) ? this.keys.find(presented).orElse(null) : null;
+		PathContainer path = consistentPath(request);
+		if (path != null && (matchesAny(ALWAYS_OPEN, path) || (this.publicDocs && matchesAny(DOCS, path)))) {
+			// open either way; a valid key only adds details (health)
+			proceed(request, response, chain, caller);
+			return;
+		}
 		if (presented == null) {
 			response.setHeader(HttpHeaders.WWW_AUTHENTICATE, "Bearer realm=\"finetune\"");
 			reject(request, response, new ApiException(ProblemType.UNAUTHORIZED,
 					"This API requires an API key in the " + API_KEY_HEADER + " or Authorization: Bearer header"));
 			return;
 		}
-		if (!this.keys.matches(presented)) {
+		if (caller == null) {
 			log.debug("Refused {} {}: API key not accepted", request.getMethod(), request.getRequestURI());
 			reject(request, response, new ApiException(ProblemType.FORBIDDEN, "The API key presented is not accepted"));
 			return;
 		}
-		chain.doFilter(request, response);
+		// a path whose normalised and raw forms disagree matches no rule: admin only
+		Scope required = (path != null) ? EndpointScopes.required(request.getMethod(), path) : Scope.ADMIN;
+		if (!caller.has(required)) {
+			log.info("Refused {} {} for key '{}': needs scope '{}'", request.getMethod(), request.getRequestURI(),
+					caller.name(), required.id());
+			reject(request, response,
+					new ApiException(ProblemType.FORBIDDEN,
+							"The API key '" + caller.name() + "' lacks the scope '" + required.id() + "' that "
+									+ request.getMethod() + " " + request.getRequestURI() + " needs")
+						.with("requiredScope", required.id()));
+			return;
+		}
+		proceed(request, response, chain, caller);
+	}
+
+	/**
+	 * Continues the chain as {@code caller} (null: nobody), its name in the logging MDC.
+	 */
+	private static void proceed(HttpServletRequest request, HttpServletResponse response, FilterChain chain,
+			ApiCaller caller) throws IOException, ServletException {
+		if (caller == null) {
+			chain.doFilter(request, response);
+			return;
+		}
+		request.setAttribute(ApiCaller.ATTRIBUTE, caller);
+		String previous = MDC.get(ApiCaller.MDC_KEY);
+		MDC.put(ApiCaller.MDC_KEY, caller.name());
+		try {
+			chain.doFilter(new AuthenticatedRequest(request, caller), response);
+		}
+		finally {
+			if (previous != null) {
+				MDC.put(ApiCaller.MDC_KEY, previous);
+			}
+			else {
+				MDC.remove(ApiCaller.MDC_KEY);
+			}
+		}
+	}
+
+	/**
+	 * The path both the container and the handlers see, or null when they disagree
+	 * ({@code "/actuator/health/../env"} or {@code ";"} tricks): such a path never counts
+	 * as open and needs the admin scope.
+	 */
+	private PathContainer consistentPath(HttpServletRequest request) {
+		String normalised = request.getServletPath() + ((request.getPathInfo() != null) ? request.getPathInfo() : "");
+		if (!normalised.equals(this.pathHelper.getPathWithinApplication(request))) {
+			return null;
+		}
+		return PathContainer.parsePath(normalised);
 	}
 
 	/**
@@ -162,6 +223,43 @@ class ApiKeyFilter extends OncePerRequestFilter {
 	private static List<PathPattern> patterns(String... patterns) {
 		PathPatternParser parser = new PathPatternParser();
 		return Arrays.stream(patterns).map(parser::parse).toList();
+	}
+
+	/**
+	 * The request as seen behind this filter: the caller is its principal, scopes are its
+	 * roles ({@code management.endpoint.health.roles=admin} would limit health details to
+	 * admin keys).
+	 */
+	private static final class AuthenticatedRequest extends HttpServletRequestWrapper {
+
+		private final ApiCaller caller;
+
+		AuthenticatedRequest(HttpServletRequest request, ApiCaller caller) {
+			super(request);
+			this.caller = caller;
+		}
+
+		@Override
+		public Principal getUserPrincipal() {
+			return this.caller;
+		}
+
+		@Override
+		public String getRemoteUser() {
+			return this.caller.name();
+		}
+
+		@Override
+		public boolean isUserInRole(String role) {
+			Scope scope = (role != null) ? Scope.of(role.toLowerCase(Locale.ROOT)) : null;
+			return scope != null && this.caller.has(scope);
+		}
+
+		@Override
+		public String getAuthType() {
+			return "API key";
+		}
+
 	}
 
 }

@@ -8,8 +8,10 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
 /**
  * Who may call the API.
  *
- * @param apiKeys accepted API keys (env {@code API_KEYS}, comma-separated); none means
- * the API is open, which is the zero-install default
+ * @param apiKeys accepted API keys (env {@code API_KEYS}, comma-separated), each either a
+ * plain key (every scope) or {@code name:key:scope+scope} with scopes {@code predict},
+ * {@code read}, {@code train}, {@code admin} or {@code all}; none means the API is open,
+ * which is the zero-install default
  * @param publicDocs whether the OpenAPI document and Swagger UI stay readable without a
  * key; they describe the API's shape, not its data, and clients need them to learn how to
  * authenticate

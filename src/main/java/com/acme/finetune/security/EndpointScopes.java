@@ -1,0 +1,60 @@
+package com.acme.finetune.security;
+
+import java.util.List;
+
+import org.springframework.http.HttpMethod;
+import org.springframework.http.server.PathContainer;
+import org.springframework.web.util.pattern.PathPattern;
+import org.springframework.web.util.pattern.PathPatternParser;
+
+/**
+ * The one table of which scope each endpoint needs. Deny by default: a request that no
+ * rule matches (an endpoint added later and not listed here, an unknown path, another
+ * method) needs {@link Scope#ADMIN}, so a new endpoint is never reachable by a
+ * prediction-only or read-only key by accident. {@code HEAD} counts as {@code GET}.
+ */
+final class EndpointScopes {
+
+	private static final List<Rule> RULES = List.of(
+			// read: everything a dashboard or a client polling its work needs
+			rule("GET", "/api/v1/datasets", Scope.READ), rule("GET", "/api/v1/datasets/{id}", Scope.READ),
+			rule("GET", "/api/v1/backbones", Scope.READ), rule("GET", "/api/v1/backbones/{id}", Scope.READ),
+			rule("GET", "/api/v1/jobs", Scope.READ), rule("GET", "/api/v1/jobs/{id}", Scope.READ),
+			rule("GET", "/api/v1/jobs/{id}/metrics", Scope.READ), rule("GET", "/api/v1/jobs/{id}/events", Scope.READ),
+			rule("GET", "/api/v1/jobs/{id}/report", Scope.READ),
+			rule("GET", "/api/v1/jobs/{id}/report/{chart}", Scope.READ), rule("GET", "/api/v1/models", Scope.READ),
+			rule("GET", "/api/v1/models/{id}", Scope.READ), rule("GET", "/api/v1/models/{id}/artifact", Scope.READ),
+			// the API docs, where they are not public
+			rule("GET", "/v3/api-docs", Scope.READ), rule("GET", "/v3/api-docs/**", Scope.READ),
+			rule("GET", "/v3/api-docs.yaml", Scope.READ), rule("GET", "/swagger-ui.html", Scope.READ),
+			rule("GET", "/swagger-ui/**", Scope.READ),
+			// train: datasets in, jobs in and out
+			rule("POST", "/api/v1/datasets", Scope.TRAIN), rule("POST", "/api/v1/jobs", Scope.TRAIN),
+			rule("POST", "/api/v1/jobs:validate", Scope.TRAIN), rule("POST", "/api/v1/jobs/{id}:cancel", Scope.TRAIN),
+			// predict
+			rule("POST", "/api/v1/models/{id}/predictions", Scope.PREDICT)
+	// admin: POST /api/v1/backbones, every DELETE and all else, by default
+	);
+
+	private EndpointScopes() {
+	}
+
+	/** The scope a request with this method and (normalised) path needs. */
+	static Scope required(String method, PathContainer path) {
+		String effective = "HEAD".equals(method) ? "GET" : method;
+		for (Rule rule : RULES) {
+			if (rule.method().matches(effective) && rule.pattern().matches(path)) {
+				return rule.scope();
+			}
+		}
+		return Scope.ADMIN;
+	}
+
+	private static Rule rule(String method, String pattern, Scope scope) {
+		return new Rule(HttpMethod.valueOf(method), PathPatternParser.defaultInstance.parse(pattern), scope);
+	}
+
+	private record Rule(HttpMethod method, PathPattern pattern, Scope scope) {
+	}
+
+}
