@@ -1,9 +1,15 @@
 package com.acme.finetune.backbone;
 
 import java.net.URI;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 
+import com.acme.finetune.web.PageResponse;
+import com.acme.finetune.web.Paging;
+
+import org.springframework.data.domain.Sort;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.DeleteMapping;
@@ -26,9 +32,21 @@ class BackboneController {
 		this.catalog = catalog;
 	}
 
+	/**
+	 * Built-in backbones first, then uploads, oldest first; {@code sort=id[,asc|desc]}
+	 * orders by id instead.
+	 */
 	@GetMapping
-	Map<String, List<BackboneView>> list() {
-		return Map.of("items", this.catalog.list());
+	PageResponse<BackboneView> list(@RequestParam(defaultValue = "0") int page,
+			@RequestParam(defaultValue = "20") int size, @RequestParam(required = false) String sort) {
+		Paging paging = Paging.of(page, size, sort, Map.of("id", "id"), null);
+		List<BackboneView> all = new ArrayList<>(this.catalog.list());
+		Sort.Order byId = paging.sort().getOrderFor("id");
+		if (byId != null) {
+			Comparator<BackboneView> order = Comparator.comparing(BackboneView::id);
+			all.sort(byId.isAscending() ? order : order.reversed());
+		}
+		return PageResponse.slice(all, paging);
 	}
 
 	@GetMapping("/{id}")

@@ -1,17 +1,13 @@
 package com.acme.finetune.dataset;
 
 import java.net.URI;
-import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.UUID;
 
-import com.acme.finetune.web.ApiException;
 import com.acme.finetune.web.IdempotencyKeys;
 import com.acme.finetune.web.PageResponse;
-import com.acme.finetune.web.ProblemType;
+import com.acme.finetune.web.Paging;
 
-import org.springframework.data.domain.Sort;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.DeleteMapping;
@@ -27,8 +23,6 @@ import org.springframework.web.multipart.MultipartFile;
 
 import jakarta.validation.constraints.DecimalMax;
 import jakarta.validation.constraints.DecimalMin;
-import jakarta.validation.constraints.Max;
-import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.Size;
 
 /** {@code /api/v1/datasets}: upload, list, read and delete image datasets. */
@@ -57,10 +51,10 @@ class DatasetController {
 	}
 
 	@GetMapping
-	PageResponse<DatasetSummary> list(@RequestParam(defaultValue = "0") @Min(0) int page,
-			@RequestParam(defaultValue = "20") @Min(1) @Max(100) int size,
-			@RequestParam(defaultValue = "createdAt,desc") String sort) {
-		return this.datasets.list(page, size, parseSort(sort));
+	PageResponse<DatasetSummary> list(@RequestParam(defaultValue = "0") int page,
+			@RequestParam(defaultValue = "20") int size, @RequestParam(required = false) String sort) {
+		Paging paging = Paging.of(page, size, sort, SORTABLE, "createdAt,desc");
+		return this.datasets.list(paging.page(), paging.size(), paging.sort());
 	}
 
 	@GetMapping("/{id}")
@@ -72,22 +66,6 @@ class DatasetController {
 	ResponseEntity<Void> delete(@PathVariable UUID id) {
 		this.datasets.delete(id);
 		return ResponseEntity.noContent().build();
-	}
-
-	/** {@code field[,asc|desc]}; only known fields, so a typo is a 400, not a 500. */
-	static Sort parseSort(String sort) {
-		String[] parts = sort.split(",");
-		String property = SORTABLE.get(parts[0].strip());
-		String direction = (parts.length > 1) ? parts[1].strip().toLowerCase(Locale.ROOT) : "asc";
-		if (property == null || parts.length > 2 || !List.of("asc", "desc").contains(direction)) {
-			throw new ApiException(ProblemType.VALIDATION, "Invalid sort '" + sort + "'").with("errors",
-					List.of(Map.of("field", "sort", "message",
-							"must be one of " + String.join(", ", SORTABLE.keySet().stream().sorted().toList())
-									+ " optionally followed by ,asc or ,desc")));
-		}
-		Sort result = Sort.by("asc".equals(direction) ? Sort.Direction.ASC : Sort.Direction.DESC, property);
-		// a stable tie-breaker keeps pages from overlapping when values repeat
-		return result.and(Sort.by("id"));
 	}
 
 }

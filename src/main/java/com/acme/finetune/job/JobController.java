@@ -1,17 +1,16 @@
 package com.acme.finetune.job;
 
 import java.net.URI;
+import java.util.Map;
 import java.util.UUID;
 
 import com.acme.finetune.web.ApiException;
 import com.acme.finetune.web.IdempotencyKeys;
 import com.acme.finetune.web.PageResponse;
+import com.acme.finetune.web.Paging;
 import com.acme.finetune.web.ProblemType;
 import tools.jackson.databind.JsonNode;
 
-import org.springframework.data.domain.Pageable;
-import org.springframework.data.domain.Sort;
-import org.springframework.data.web.PageableDefault;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.GetMapping;
@@ -27,6 +26,10 @@ import org.springframework.web.servlet.mvc.method.annotation.SseEmitter;
 @RestController
 @RequestMapping("/api/v1")
 class JobController {
+
+	/** Sortable fields and their entity properties. */
+	private static final Map<String, String> SORTABLE = Map.of("createdAt", "createdAt", "startedAt", "startedAt",
+			"finishedAt", "finishedAt", "status", "status");
 
 	private final JobService jobs;
 
@@ -54,8 +57,9 @@ class JobController {
 
 	@GetMapping("/jobs")
 	PageResponse<JobView> list(@RequestParam(required = false) JobStatus status,
-			@PageableDefault(size = 20, sort = "createdAt", direction = Sort.Direction.DESC) Pageable pageable) {
-		return this.jobs.list(status, pageable);
+			@RequestParam(defaultValue = "0") int page, @RequestParam(defaultValue = "20") int size,
+			@RequestParam(required = false) String sort) {
+		return this.jobs.list(status, Paging.of(page, size, sort, SORTABLE, "createdAt,desc").pageable());
 	}
 
 	@GetMapping("/jobs/{id}")

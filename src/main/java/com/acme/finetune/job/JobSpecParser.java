@@ -61,6 +61,11 @@ final class JobSpecParser {
 		if (dataset == null || dataset.isNull()) {
 			violation("datasetId", "is required");
 		}
+		else if (!dataset.isString()) {
+			// asString() on an object or array throws: check the type like every other
+			// field
+			violation("datasetId", "must be a UUID string");
+		}
 		else {
 			try {
 				datasetId = UUID.fromString(dataset.asString());

@@ -2,13 +2,12 @@ package com.acme.finetune.model;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.UUID;
 
 import com.acme.finetune.web.PageResponse;
+import com.acme.finetune.web.Paging;
 
-import org.springframework.data.domain.Pageable;
-import org.springframework.data.domain.Sort;
-import org.springframework.data.web.PageableDefault;
 import org.springframework.http.ContentDisposition;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.ResponseEntity;
@@ -16,6 +15,7 @@ import org.springframework.web.bind.annotation.DeleteMapping;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.RequestMapping;
+import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
 
 import jakarta.servlet.http.HttpServletResponse;
@@ -24,6 +24,10 @@ import jakarta.servlet.http.HttpServletResponse;
 @RequestMapping("/api/v1/models")
 class ModelController {
 
+	/** Sortable fields and their entity properties. */
+	private static final Map<String, String> SORTABLE = Map.of("createdAt", "createdAt", "name", "name", "sizeBytes",
+			"sizeBytes");
+
 	private final ModelCatalog catalog;
 
 	ModelController(ModelCatalog catalog) {
@@ -31,9 +35,9 @@ class ModelController {
 	}
 
 	@GetMapping
-	PageResponse<ModelView> list(
-			@PageableDefault(size = 20, sort = "createdAt", direction = Sort.Direction.DESC) Pageable pageable) {
-		return this.catalog.list(pageable);
+	PageResponse<ModelView> list(@RequestParam(defaultValue = "0") int page,
+			@RequestParam(defaultValue = "20") int size, @RequestParam(required = false) String sort) {
+		return this.catalog.list(Paging.of(page, size, sort, SORTABLE, "createdAt,desc").pageable());
 	}
 
 	@GetMapping("/{id}")

@@ -23,6 +23,7 @@ import org.springframework.web.context.request.WebRequest;
 import org.springframework.web.method.annotation.HandlerMethodValidationException;
 import org.springframework.web.method.annotation.MethodArgumentTypeMismatchException;
 import org.springframework.web.multipart.MaxUploadSizeExceededException;
+import org.springframework.web.multipart.MultipartException;
 import org.springframework.web.servlet.mvc.method.annotation.ResponseEntityExceptionHandler;
 
 import jakarta.validation.ConstraintViolationException;
@@ -62,8 +63,45 @@ class ApiExceptionHandler extends ResponseEntityExceptionHandler {
 				request);
 	}
 
+	/**
+	 * A multipart body that cannot be parsed (no boundary, truncated, garbage): the
+	 * client's fault. Size limits are {@link MaxUploadSizeExceededException}, handled
+	 * apart; too many parts is a limit too.
+	 */
+	@ExceptionHandler(MultipartException.class)
+	ResponseEntity<Object> handleBadMultipart(MultipartException ex, WebRequest request) {
+		if (mentions(ex, "count")) {
+			ProblemDetail body = ProblemDetail.forStatusAndDetail(HttpStatus.CONTENT_TOO_LARGE,
+					"The multipart request has more parts than the server accepts");
+			return handleExceptionInternal(ex, body, new HttpHeaders(), HttpStatus.CONTENT_TOO_LARGE, request);
+		}
+		ProblemDetail body = ProblemDetail.forStatusAndDetail(HttpStatus.BAD_REQUEST,
+				"The multipart request body could not be parsed (a missing boundary, a truncated body or "
+						+ "a body that is not multipart/form-data)");
+		return handleExceptionInternal(ex, body, new HttpHeaders(), HttpStatus.BAD_REQUEST, request);
+	}
+
+	/**
+	 * The last line, not the defence: work is bounded before it starts (upload sizes,
+	 * pixels, queue bytes), but an {@link Error} that still escapes a request (Spring
+	 * hands it over wrapped in a {@code ServletException}) becomes a 507 for memory and a
+	 * 503 for anything else, never a 500 or a dead thread. The request's objects are
+	 * unreachable once it unwinds, so the heap is whole again for the next one.
+	 */
 	@ExceptionHandler(Exception.class)
 	ResponseEntity<Object> handleUnexpected(Exception ex, WebRequest request) {
+		Error error = error(ex);
+		if (error != null) {
+			log.error("{} while handling {}", error.getClass().getSimpleName(), request.getDescription(false), ex);
+			boolean memory = error instanceof OutOfMemoryError;
+			HttpStatus status = memory ? HttpStatus.INSUFFICIENT_STORAGE : HttpStatus.SERVICE_UNAVAILABLE;
+			ProblemDetail body = ProblemDetail.forStatusAndDetail(status, memory
+					? "Not enough memory to complete this request now; retry later or with fewer or smaller inputs"
+					: "The request could not be completed now; retry later");
+			HttpHeaders headers = new HttpHeaders();
+			headers.set(HttpHeaders.RETRY_AFTER, "5");
+			return handleExceptionInternal(ex, body, headers, status, request);
+		}
 		log.error("Unhandled error on {}", request.getDescription(false), ex);
 		ProblemDetail body = ProblemDetail.forStatusAndDetail(HttpStatus.INTERNAL_SERVER_ERROR,
 				"An unexpected error occurred; it has been logged.");
@@ -138,6 +176,25 @@ class ApiExceptionHandler extends ResponseEntityExceptionHandler {
 		body.setTitle(ProblemType.VALIDATION.title());
 		body.setProperty("errors", errors);
 		return handleExceptionInternal(ex, body, new HttpHeaders(), HttpStatus.BAD_REQUEST, request);
+	}
+
+	/** The first {@link Error} in a cause chain, or null. */
+	private static Error error(Throwable ex) {
+		for (Throwable t = ex; t != null; t = (t.getCause() != t) ? t.getCause() : null) {
+			if (t instanceof Error error) {
+				return error;
+			}
+		}
+		return null;
+	}
+
+	private static boolean mentions(Throwable ex, String word) {
+		for (Throwable t = ex.getCause(); t != null; t = (t.getCause() != t) ? t.getCause() : null) {
+			if (t.getMessage() != null && t.getMessage().toLowerCase(java.util.Locale.ROOT).contains(word)) {
+				return true;
+			}
+		}
+		return false;
 	}
 
 	private static Map<String, String> violation(String field, String message) {

@@ -15,4 +15,12 @@ public record PageResponse<T>(List<T> items, int page, int size, long totalItems
 				page.getTotalElements());
 	}
 
+	/** One page of a list held in memory (already in its order). */
+	public static <T> PageResponse<T> slice(List<T> all, Paging paging) {
+		long from = Math.min((long) paging.page() * paging.size(), all.size());
+		long to = Math.min(from + paging.size(), all.size());
+		return new PageResponse<>(List.copyOf(all.subList((int) from, (int) to)), paging.page(), paging.size(),
+				all.size());
+	}
+
 }

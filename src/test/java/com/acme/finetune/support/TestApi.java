@@ -15,6 +15,10 @@ public final class TestApi {
 	public static final ParameterizedTypeReference<Map<String, Object>> JSON_OBJECT = new ParameterizedTypeReference<>() {
 	};
 
+	/** The same, for Jackson's own readers. */
+	public static final tools.jackson.core.type.TypeReference<Map<String, Object>> JSON_MAP = new tools.jackson.core.type.TypeReference<>() {
+	};
+
 	private TestApi() {
 	}
 
