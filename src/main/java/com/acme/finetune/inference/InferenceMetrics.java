@@ -70,6 +70,13 @@ class InferenceMetrics {
 			.register(this.registry);
 	}
 
+	void imageMemory(Supplier<Number> usedBytes) {
+		Gauge.builder("finetune.inference.image.memory", usedBytes)
+			.description("Heap held by decoded prediction images (decoding, queued or in a forward pass)")
+			.baseUnit("bytes")
+			.register(this.registry);
+	}
+
 	void latency(long nanos) {
 		this.latency.record(Duration.ofNanos(nanos));
 	}

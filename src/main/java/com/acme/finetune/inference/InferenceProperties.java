@@ -35,6 +35,15 @@ import org.springframework.validation.annotation.Validated;
  * @param device {@code auto}, {@code cpu}, {@code gpu} or {@code gpu:N}
  * @param warmUp run one dummy batch when a model is loaded, so the first real request
  * does not pay for PyTorch's first-run set-up
+ * @param maxRequestSize bytes of one prediction request, at most (checked from
+ * {@code Content-Length} before the body is read, and from the parts' sizes)
+ * @param maxRequestPixels width × height declared by all images of one request together,
+ * at most: bounds the decoding work one request may ask for
+ * @param maxImageMemory heap that decoded images may hold at once, all models together,
+ * from decoding to the end of their forward pass; a request that does not fit now is
+ * answered 503 with {@code Retry-After}, one that could never fit 413
+ * @param decodeThreads images decoded at once across all requests (a decoder may hold a
+ * full-size image for a moment); 0 means one per CPU
  */
 @ConfigurationProperties("app.inference")
 @Validated
@@ -44,5 +53,13 @@ public record InferenceProperties(@DefaultValue("3") @Min(1) int maxLoadedModels
 		@DefaultValue("1") @Min(1) int workersPerModel, @DefaultValue("32") @Min(1) int maxImagesPerRequest,
 		@DefaultValue("40000000") @Min(1) long maxImagePixels, @DefaultValue("1s") @NotNull Duration retryAfter,
 		@DefaultValue("60s") @NotNull Duration requestTimeout, @DefaultValue("auto") @NotBlank String device,
-		@DefaultValue("true") boolean warmUp) {
+		@DefaultValue("true") boolean warmUp, @DefaultValue("64MB") @NotNull DataSize maxRequestSize,
+		@DefaultValue("200000000") @Min(1) long maxRequestPixels,
+		@DefaultValue("256MB") @NotNull DataSize maxImageMemory, @DefaultValue("0") @Min(0) int decodeThreads) {
+
+	/** {@link #decodeThreads()} with 0 resolved to the number of CPUs. */
+	int effectiveDecodeThreads() {
+		return (this.decodeThreads > 0) ? this.decodeThreads : Runtime.getRuntime().availableProcessors();
+	}
+
 }

@@ -205,7 +205,11 @@ final class ModelBatcher implements AutoCloseable {
 			}
 			return concurrency;
 		}
-		catch (TranslateException | RuntimeException ex) {
+		catch (TranslateException | RuntimeException | Error ex) {
+			// an Error too (OutOfMemoryError in the tensor conversion): the batch fails,
+			// its images are dropped with it and the worker lives on, instead of dying
+			// and
+			// leaving every later request of this model waiting for its timeout
 			log.error("Forward pass of {} images on model {} failed", batch.size(), this.modelId, ex);
 			batch.forEach((item) -> item.result().completeExceptionally(ex));
 			return 1;

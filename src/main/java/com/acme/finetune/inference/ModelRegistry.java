@@ -130,7 +130,8 @@ class ModelRegistry implements DisposableBean {
 					warmUp(artifact);
 				}
 				ModelBatcher batcher = new ModelBatcher(id, artifact, this.properties, this.metrics);
-				model = new LoadedModel(id, dir, artifact.labels(), artifact.weightBytes(), batcher);
+				model = new LoadedModel(id, dir, artifact.labels(), artifact.preprocessing().resizeShorter(),
+						artifact.weightBytes(), batcher);
 				batcher.start();
 			}
 			catch (RuntimeException | Error ex) {
@@ -274,10 +275,12 @@ class ModelRegistry implements DisposableBean {
 	/**
 	 * One model in memory.
 	 *
+	 * @param resizeShorter the shorter side its preprocessing resizes images to: what
+	 * images are decoded for
 	 * @param bytes the model's weights in memory ({@link ModelArtifact#weightBytes()}):
 	 * what counts against the memory budget
 	 */
-	record LoadedModel(UUID id, Path dir, List<String> labels, long bytes, ModelBatcher batcher) {
+	record LoadedModel(UUID id, Path dir, List<String> labels, int resizeShorter, long bytes, ModelBatcher batcher) {
 	}
 
 }

@@ -115,8 +115,11 @@ public record Preprocessing(int imageSize, int resizeShorter, float[] mean, floa
 		return new RgbImage(out, s, s);
 	}
 
-	/** The full evaluation transform of one image into {@code dst} (CHW) at offset. */
-	void toTensor(BufferedImage image, float[] dst, int offset) {
+	/**
+	 * The full evaluation transform of one image into {@code dst} (CHW) at offset; public
+	 * so serving code can compare what two decodes of an image turn into.
+	 */
+	public void toTensor(BufferedImage image, float[] dst, int offset) {
 		normalize(centerCrop(resize(image)), false, dst, offset);
 	}
 

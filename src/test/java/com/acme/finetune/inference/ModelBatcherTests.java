@@ -119,7 +119,8 @@ class ModelBatcherTests {
 
 	private ModelBatcher batcher(Duration delay) throws Exception {
 		InferenceProperties properties = new InferenceProperties(1, DataSize.ofGigabytes(1), 8, delay, 64, 1, 8,
-				1_000_000, Duration.ofSeconds(1), Duration.ofSeconds(60), "cpu", false);
+				1_000_000, Duration.ofSeconds(1), Duration.ofSeconds(60), "cpu", false, DataSize.ofMegabytes(64),
+				100_000_000, DataSize.ofMegabytes(256), 1);
 		ModelArtifact artifact = ModelArtifact.load(InferenceFixtures.colourModel(), "cpu");
 		ModelBatcher batcher = new ModelBatcher(UUID.randomUUID(), artifact, properties,
 				new InferenceMetrics(this.meters));

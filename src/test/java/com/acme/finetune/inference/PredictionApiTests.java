@@ -68,6 +68,9 @@ class PredictionApiTests extends AbstractIntegrationTests {
 	@Autowired
 	MeterRegistry meters;
 
+	@Autowired
+	PredictionService service;
+
 	@LocalServerPort
 	int port;
 
@@ -291,6 +294,71 @@ class PredictionApiTests extends AbstractIntegrationTests {
 			.exchange()
 			.expectStatus()
 			.isNotFound();
+	}
+
+	@Test
+	void onlyDocumentedFormatsArePredicted() throws IOException {
+		byte[] tiff = ImageDecoderTests.bytes(InferenceFixtures.colour(0, 40, 40, new Random(2)), "tiff");
+		for (byte[] image : List.of(tiff, ImageDecoderTests.hostileTiff())) {
+			Reply reply = this.predictions.predict(this.colourModel, "scan.tif", image);
+			assertProblem(reply, 415, ProblemType.UNSUPPORTED_IMAGE);
+			assertThat(reply.body().get("detail")).asString().contains("TIF").contains("JPEG, PNG, BMP, GIF or WebP");
+		}
+		for (String format : List.of("png", "jpeg", "bmp", "gif")) {
+			byte[] image = ImageDecoderTests.bytes(InferenceFixtures.colour(0, 40, 40, new Random(2)), format);
+			assertThat(this.predictions.predict(this.colourModel, "a." + format, image).status()).as(format)
+				.isEqualTo(200);
+		}
+		assertThat(
+				this.predictions.predict(this.colourModel, "t.webp", resource("/fixtures/images/tiny.webp")).status())
+			.isEqualTo(200);
+	}
+
+	@Test
+	void largeImagesArePredicted() throws IOException {
+		byte[] large = ImageDecoderTests.bytes(ImageDecoderTests.scene(2400, 1800, 5), "jpeg");
+		Reply reply = this.predictions.predict(this.colourModel, List.of(Part.image("a.jpg", large),
+				Part.image("b.jpg", large), Part.image("c.jpg", large), Part.image("d.jpg", large)));
+		assertThat(reply.status()).as("%s", reply.body()).isEqualTo(200);
+		assertThat(reply.top1(0)).isEqualTo(reply.top1(3));
+		// everything reserved for decoded images is given back once the request is
+		// answered
+		assertThat(this.service.imageMemory().used()).isZero();
+	}
+
+	@Test
+	void theWorkOfOneRequestIsBounded() {
+		// pixels declared by all images together: 6 x 36 MP > 200 MP, refused from the
+		// headers before anything is decoded
+		byte[] header = giantPngHeader(6000, 6000);
+		List<Part> six = java.util.stream.IntStream.range(0, 6)
+			.mapToObj((i) -> Part.image(i + ".png", header))
+			.toList();
+		Reply tooManyPixels = this.predictions.predict(this.colourModel, six);
+		assertProblem(tooManyPixels, 413, ProblemType.PAYLOAD_TOO_LARGE);
+		assertThat(tooManyPixels.body().get("detail")).asString().contains("216000000 pixels");
+		// bytes: refused from Content-Length before the body is read
+		Reply tooManyBytes = this.predictions.predict(this.colourModel, "big.png", new byte[65 * 1024 * 1024]);
+		assertProblem(tooManyBytes, 413, ProblemType.PAYLOAD_TOO_LARGE);
+		assertThat(tooManyBytes.body().get("detail")).asString().contains("bytes per prediction request");
+	}
+
+	@Test
+	void fullImageMemoryIsBusyWithRetryAfter() {
+		byte[] png = InferenceFixtures.png(InferenceFixtures.colour(2, 40, 40, new Random(8)));
+		ImageMemory memory = this.service.imageMemory();
+		// other requests' decoded images take all but a few bytes
+		ImageMemory.Reservation others = memory.tryReserve(memory.capacity() - memory.used() - 100);
+		assertThat(others).isNotNull();
+		try {
+			Reply busy = this.predictions.predict(this.colourModel, "b.png", png);
+			assertProblem(busy, 503, ProblemType.SERVICE_BUSY);
+			assertThat(busy.retryAfter()).isEqualTo("1");
+		}
+		finally {
+			others.close();
+		}
+		assertThat(this.predictions.predict(this.colourModel, "b.png", png).status()).isEqualTo(200);
 	}
 
 	@Test
