@@ -71,7 +71,7 @@ declare -a envs=()
 while IFS= read -r line; do
   envs+=("$(sed -E "s|^ENV ||; s|=/data|=$work/data|" <<<"$line")")
 done < <(grep -E '^ENV [A-Z_]+=' <<<"$stage")
-envs+=("PORT=$port" "LOG_FORMAT=ecs" "API_KEYS=smoke-key-1")
+envs+=("PORT=$port" "LOG_FORMAT=ecs" "API_KEYS=smoke-key-1,reader:smoke-read-2:read")
 
 entry="$(grep -E '^ENTRYPOINT ' <<<"$stage" | tail -1 | sed -E 's/^ENTRYPOINT \[//; s/\]$//; s/"//g; s/, */ /g')"
 [[ -n "$entry" ]] || fail "no ENTRYPOINT in the runtime stage"
@@ -84,8 +84,9 @@ pid=$!
 deadline=$((SECONDS + timeout))
 await_service "$work/app.log" "$pid" "$deadline" "$port"
 echo "==> ready $((SECONDS - started))s after start; waiting for the DJL engine to load from the exploded layout"
-until curl -fsS "$base/actuator/health" | grep -q '"state":"loaded"'; do
-  curl -fsS "$base/actuator/health" | grep -q '"state":"failed"' && fail "DJL engine failed to start"
+# health details (the engine's state) only for callers with a key
+until curl -fsS -H 'X-API-Key: smoke-read-2' "$base/actuator/health" | grep -q '"state":"loaded"'; do
+  curl -fsS -H 'X-API-Key: smoke-read-2' "$base/actuator/health" | grep -q '"state":"failed"' && fail "DJL engine failed to start"
   ((SECONDS < deadline)) || fail "DJL engine not loaded within ${timeout}s"
   sleep 2
 done
@@ -97,6 +98,8 @@ check() { # name, expected status, curl args...
   [[ "$got" == "$want" ]] || fail "$name: HTTP $got, expected $want: $(head -c 300 "$work/body")"
   echo "ok   $name ($got)"
 }
+check "health without key" 200 "$base/actuator/health"
+grep -q '"components"' "$work/body" && fail "health shows details without a key"
 check "liveness" 200 "$base/actuator/health/liveness"
 check "readiness" 200 "$base/actuator/health/readiness"
 check "info" 200 "$base/actuator/info"
@@ -110,9 +113,11 @@ check "api with wrong key" 403 -H 'X-API-Key: nope' "$base/api/v1/datasets"
 code="$(curl -s -o /dev/null -w '%{http_code}' -H 'X-API-Key: smoke-key-1' "$base/api/v1/datasets")"
 [[ "$code" != 401 && "$code" != 403 ]] || fail "the right key was refused ($code)"
 echo "ok   api with key ($code)"
+check "read-only key deleting" 403 -X DELETE -H 'X-API-Key: smoke-read-2' "$base/api/v1/datasets/00000000-0000-0000-0000-000000000000"
+grep -q "lacks the scope 'admin'" "$work/body" || fail "403 does not name the missing scope"
 grep -q '"@timestamp"' "$work/app.log" || fail "LOG_FORMAT=ecs did not give JSON logs"
 echo "ok   structured logs"
-grep -q 'smoke-key-1' "$work/app.log" && fail "an API key appeared in the log"
+grep -q 'smoke-key-1\|smoke-read-2' "$work/app.log" && fail "an API key appeared in the log"
 echo "ok   no key in the log"
 [[ -e "$work/data/djl-cache/pytorch" ]] || fail "DJL did not use DJL_CACHE_DIR on the volume"
 echo "ok   natives extracted under the volume's djl-cache"

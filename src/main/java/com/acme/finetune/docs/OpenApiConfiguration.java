@@ -58,7 +58,10 @@ class OpenApiConfiguration {
 						new SecurityScheme().type(SecurityScheme.Type.APIKEY)
 							.in(SecurityScheme.In.HEADER)
 							.name(ApiSecurityProperties.API_KEY_HEADER)
-							.description("Required when the service has API keys configured (API_KEYS)."))
+							.description("Required when the service has API keys configured (API_KEYS). A key holds "
+									+ "scopes: predict (predictions), read (every GET), train (dataset uploads; "
+									+ "job submit, validate, cancel), admin (backbone uploads, deletes, everything "
+									+ "else); a missing scope is a 403 problem naming it."))
 				.addSecuritySchemes(BEARER_SCHEME,
 						new SecurityScheme().type(SecurityScheme.Type.HTTP)
 							.scheme("bearer")
