@@ -17,7 +17,7 @@ import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 class DatasetPlannerTests {
 
 	private final DatasetPlanner planner = new DatasetPlanner(
-			new DatasetProperties(100, 1000, 100, 1000, 1000, 2, 32, 10, 0.2));
+			new DatasetProperties(100, 1000, 100, 1000, 1000, 2, 32, 10, 0.2, 0));
 
 	@Test
 	void everyClassWithTwoImagesGetsAValidationImage() {

@@ -20,14 +20,17 @@ public final class IntakeMemoryCheck {
 		Path archive = Path.of(args[0]);
 		Path work = Files.createDirectories(Path.of(args[1]));
 		DatasetProperties properties = new DatasetProperties(100_000, 10L * 1024 * 1024 * 1024, 100, 1024 * 1024,
-				50_000_000, 2, 32, 10, 0.2);
+				50_000_000, 2, 32, 10, 0.2, 0);
 		// the same streaming copy the service makes of the multipart upload
 		Path upload = work.resolve("upload");
 		try (InputStream in = Files.newInputStream(archive); OutputStream out = Files.newOutputStream(upload)) {
 			in.transferTo(out);
 		}
 		Path files = Files.createDirectories(work.resolve("files"));
-		List<ArchiveIntake.ExtractedFile> extracted = new ArchiveIntake(properties).extract(upload, files).images();
+		List<ArchiveIntake.ExtractedFile> extracted = new ArchiveIntake(properties,
+				new DiskGuard(new DiskSpace(), work, 0))
+			.extract(upload, files)
+			.images();
 		DatasetPlanner.Plan plan = new DatasetPlanner(properties).plan(extracted, 0.2);
 		System.out.println("files=" + plan.files().size() + " heapMax=" + Runtime.getRuntime().maxMemory());
 	}
