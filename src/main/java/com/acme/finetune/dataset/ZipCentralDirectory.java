@@ -1,6 +1,7 @@
 package com.acme.finetune.dataset;
 
 import java.io.BufferedInputStream;
+import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -61,7 +62,12 @@ final class ZipCentralDirectory {
 				int commentLength = header.getShort(32) & 0xffff;
 				int mode = header.getInt(38) >>> 16;
 				byte[] name = in.readNBytes(nameLength);
-				in.skipNBytes(extraLength + commentLength);
+				try {
+					in.skipNBytes(extraLength + commentLength);
+				}
+				catch (EOFException ex) {
+					throw ArchiveIntake.corrupt("the zip's central directory is truncated");
+				}
 				String reason = reason(mode);
 				if (reason != null) {
 					special.accept(new String(name, StandardCharsets.UTF_8), reason);
