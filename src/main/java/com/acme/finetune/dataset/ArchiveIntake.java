@@ -2,6 +2,7 @@ package com.acme.finetune.dataset;
 
 import java.io.BufferedInputStream;
 import java.io.Closeable;
+import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -26,16 +27,15 @@ import com.acme.finetune.web.ProblemType;
 import org.apache.commons.compress.archivers.zip.UnsupportedZipFeatureException;
 import org.apache.commons.compress.archivers.zip.ZipArchiveEntry;
 import org.apache.commons.compress.archivers.zip.ZipArchiveInputStream;
-import org.apache.commons.io.input.BoundedInputStream;
 
 /**
  * Streams an uploaded archive entry by entry into a work directory, enforcing the
- * extraction limits on the bytes actually decompressed (never on header sizes), refusing
- * entries that could escape the root or are not regular files, and decoding every image.
- * Nothing here holds more than one copy buffer of an entry in memory; each file goes to
- * its own temporary file. Headers are bounded too: tar is read by {@link TarReader},
- * whose limits no long name or pax header can exceed, and a zip's central directory is
- * scanned record by record ({@link ZipCentralDirectory}).
+ * extraction limits on the bytes actually decompressed (never on the sizes headers
+ * declare), refusing entries that could escape the root or are not regular files, and
+ * decoding every image. Nothing here holds more than one copy buffer of an entry in
+ * memory; each file goes to its own temporary file. Headers are bounded too: tar is read
+ * by {@link TarReader}, whose limits no long name or pax header can exceed, and a zip's
+ * central directory is scanned record by record ({@link ZipCentralDirectory}).
  * <p>
  * Refusals are {@link ApiException}s; the caller owns the work directory and deletes it.
  */
@@ -110,9 +110,8 @@ final class ArchiveIntake {
 		if (isGzip(head)) {
 			// the JDK's reader skips the gzip header's name and comment fields byte by
 			// byte; commons-compress's collects them in memory without bound
-			BoundedInputStream raw = BoundedInputStream.builder()
-				.setInputStream(new BufferedInputStream(Files.newInputStream(archive), BUFFER))
-				.get();
+			CountingInputStream raw = new CountingInputStream(
+					new BufferedInputStream(Files.newInputStream(archive), BUFFER));
 			BufferedInputStream tarStream;
 			try {
 				tarStream = new BufferedInputStream(new GZIPInputStream(raw, BUFFER), BUFFER);
@@ -738,11 +737,11 @@ final class ArchiveIntake {
 		private final InputStream stream;
 
 		/** The compressed file under the gzip stream, counting what it gave, or null. */
-		private final BoundedInputStream compressed;
+		private final CountingInputStream compressed;
 
 		private long compressedAtEntryStart;
 
-		TarEntries(TarReader tar, InputStream stream, BoundedInputStream compressed) {
+		TarEntries(TarReader tar, InputStream stream, CountingInputStream compressed) {
 			this.tar = tar;
 			this.stream = stream;
 			this.compressed = compressed;
@@ -751,7 +750,7 @@ final class ArchiveIntake {
 		@Override
 		public Entry next() throws IOException {
 			TarReader.Header header = this.tar.next();
-			this.compressedAtEntryStart = (this.compressed != null) ? this.compressed.getCount() : 0;
+			this.compressedAtEntryStart = (this.compressed != null) ? this.compressed.count : 0;
 			if (header == null) {
 				return null;
 			}
@@ -796,7 +795,7 @@ final class ArchiveIntake {
 		 */
 		@Override
 		public long entryCompressedBytes() {
-			return (this.compressed != null) ? this.compressed.getCount() - this.compressedAtEntryStart : -1;
+			return (this.compressed != null) ? this.compressed.count - this.compressedAtEntryStart : -1;
 		}
 
 		@Override
@@ -807,6 +806,42 @@ final class ArchiveIntake {
 		@Override
 		public void close() throws IOException {
 			this.stream.close();
+		}
+
+	}
+
+	/** Counts the compressed bytes the gzip reader takes. */
+	private static final class CountingInputStream extends FilterInputStream {
+
+		private long count;
+
+		CountingInputStream(InputStream in) {
+			super(in);
+		}
+
+		@Override
+		public int read() throws IOException {
+			int b = this.in.read();
+			if (b >= 0) {
+				this.count++;
+			}
+			return b;
+		}
+
+		@Override
+		public int read(byte[] buffer, int offset, int length) throws IOException {
+			int n = this.in.read(buffer, offset, length);
+			if (n > 0) {
+				this.count += n;
+			}
+			return n;
+		}
+
+		@Override
+		public long skip(long n) throws IOException {
+			long skipped = this.in.skip(n);
+			this.count += skipped;
+			return skipped;
 		}
 
 	}
