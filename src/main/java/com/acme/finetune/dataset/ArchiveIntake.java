@@ -2,6 +2,7 @@ package com.acme.finetune.dataset;
 
 import java.io.BufferedInputStream;
 import java.io.Closeable;
+import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -18,21 +19,23 @@ import java.util.List;
 import java.util.Map;
 import java.util.regex.Pattern;
 
+import java.util.zip.GZIPInputStream;
+
 import com.acme.finetune.storage.ArtifactStore;
 import com.acme.finetune.web.ApiException;
 import com.acme.finetune.web.ProblemType;
-import org.apache.commons.compress.archivers.ArchiveEntry;
-import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
-import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
+import org.apache.commons.compress.archivers.zip.UnsupportedZipFeatureException;
 import org.apache.commons.compress.archivers.zip.ZipArchiveEntry;
 import org.apache.commons.compress.archivers.zip.ZipArchiveInputStream;
-import org.apache.commons.compress.compressors.gzip.GzipCompressorInputStream;
 
 /**
  * Streams an uploaded archive entry by entry into a work directory, enforcing the
- * extraction limits on the bytes actually decompressed (never on header sizes), refusing
- * entries that could escape the root, and decoding every image. Nothing here holds more
- * than one copy buffer of an entry in memory; each file goes to its own temporary file.
+ * extraction limits on the bytes actually decompressed (never on the sizes headers
+ * declare), refusing entries that could escape the root or are not regular files, and
+ * decoding every image. Nothing here holds more than one copy buffer of an entry in
+ * memory; each file goes to its own temporary file. Headers are bounded too: tar is read
+ * by {@link TarReader}, whose limits no long name or pax header can exceed, and a zip's
+ * central directory is scanned record by record ({@link ZipCentralDirectory}).
  * <p>
  * Refusals are {@link ApiException}s; the caller owns the work directory and deletes it.
  */
@@ -46,15 +49,24 @@ final class ArchiveIntake {
 	 */
 	static final int MAX_REPORTED_ERRORS = 1000;
 
+	/** Longest entry name quoted in a reply; longer ones are cut. */
+	static final int MAX_REPORTED_NAME = 1000;
+
+	/** Longest path stored ({@code dataset_file.path}). */
+	static final int MAX_PATH_LENGTH = 4096;
+
 	private static final Pattern DRIVE_LETTER = Pattern.compile("^[A-Za-z]:.*");
 
 	private final DatasetProperties properties;
 
 	private final ImageInspector images;
 
-	ArchiveIntake(DatasetProperties properties) {
+	private final DiskGuard disk;
+
+	ArchiveIntake(DatasetProperties properties, DiskGuard disk) {
 		this.properties = properties;
 		this.images = new ImageInspector(properties.maxPixels());
+		this.disk = disk;
 	}
 
 	/**
@@ -66,33 +78,48 @@ final class ArchiveIntake {
 	 */
 	Extraction extract(Path archive, Path workDir) throws IOException {
 		Run run = new Run(workDir, Files.size(archive));
-		try (Entries entries = open(archive)) {
-			ArchiveEntry entry;
+		try (Entries entries = open(archive, run)) {
+			Entry entry;
 			while ((entry = run.next(entries)) != null) {
 				run.accept(entries, entry);
 			}
 		}
+		catch (OutOfMemoryError ex) {
+			// the limits above should make this unreachable; if an archive still finds a
+			// way, it is refused and the service lives on (its buffers are garbage now)
+			throw tooLarge("Reading the archive needs more memory than the service can spare");
+		}
+		catch (StackOverflowError ex) {
+			throw corrupt("the archive is nested too deeply to read");
+		}
 		return run.finish();
 	}
 
-	private Entries open(Path archive) throws IOException {
+	private Entries open(Path archive, Run run) throws IOException {
 		byte[] head = readHead(archive, 512);
+		long maxBytes = this.properties.maxTotalUncompressedBytes();
 		if (isZip(head)) {
+			ZipCentralDirectory.scan(archive, this.properties.maxEntries(),
+					(name, reason) -> run.unsafe.add(name, reason));
 			InputStream in = new BufferedInputStream(Files.newInputStream(archive), BUFFER);
-			ZipArchiveInputStream zip = new ZipArchiveInputStream(in, "UTF-8", true, true);
+			// stored entries with a data descriptor are refused: this reader would buffer
+			// them whole in memory to find their end
+			ZipArchiveInputStream zip = new ZipArchiveInputStream(in, "UTF-8", true, false);
 			return new ZipEntries(zip);
 		}
 		if (isGzip(head)) {
-			InputStream raw = new BufferedInputStream(Files.newInputStream(archive), BUFFER);
-			GzipCompressorInputStream gzip;
+			// the JDK's reader skips the gzip header's name and comment fields byte by
+			// byte; commons-compress's collects them in memory without bound
+			CountingInputStream raw = new CountingInputStream(
+					new BufferedInputStream(Files.newInputStream(archive), BUFFER));
+			BufferedInputStream tarStream;
 			try {
-				gzip = GzipCompressorInputStream.builder().setInputStream(raw).setDecompressConcatenated(true).get();
+				tarStream = new BufferedInputStream(new GZIPInputStream(raw, BUFFER), BUFFER);
 			}
 			catch (IOException ex) {
 				raw.close();
 				throw corrupt("the gzip stream cannot be read (" + ex.getMessage() + ")");
 			}
-			BufferedInputStream tarStream = new BufferedInputStream(gzip, BUFFER);
 			byte[] tarHead = new byte[512];
 			tarStream.mark(512);
 			int n;
@@ -109,11 +136,11 @@ final class ArchiveIntake {
 				throw new ApiException(ProblemType.INVALID_ARCHIVE,
 						"The upload is gzip-compressed but does not contain a tar archive");
 			}
-			return new TarEntries(new TarArchiveInputStream(tarStream, "UTF-8"), gzip);
+			return new TarEntries(new TarReader(tarStream, maxBytes), tarStream, raw);
 		}
 		if (isTar(head)) {
 			InputStream in = new BufferedInputStream(Files.newInputStream(archive), BUFFER);
-			return new TarEntries(new TarArchiveInputStream(in, "UTF-8"), null);
+			return new TarEntries(new TarReader(in, maxBytes), in, null);
 		}
 		throw new ApiException(ProblemType.INVALID_ARCHIVE,
 				"The upload is not a zip or tar.gz archive (recognized by content, not by name)");
@@ -130,11 +157,13 @@ final class ArchiveIntake {
 
 		private final Map<String, ExtractedFile> bySha = new HashMap<>();
 
-		private final List<Map<String, String>> unsafe = new ArrayList<>();
+		private final Problems unsafe = new Problems();
 
-		private final List<Map<String, String>> nested = new ArrayList<>();
+		private final Problems nested = new Problems();
 
-		private final List<Map<String, String>> invalid = new ArrayList<>();
+		private final Problems invalid = new Problems();
+
+		private final Problems unusablePaths = new Problems();
 
 		/**
 		 * Empty files and files no image reader recognises: left out beside the class
@@ -146,6 +175,7 @@ final class ArchiveIntake {
 
 		private int entryCount;
 
+		/** Entry data decompressed so far (tar headers are counted by the reader). */
 		private long totalBytes;
 
 		Run(Path workDir, long archiveSize) {
@@ -153,32 +183,45 @@ final class ArchiveIntake {
 			this.archiveSize = archiveSize;
 		}
 
-		ArchiveEntry next(Entries entries) {
-			ArchiveEntry entry;
+		Entry next(Entries entries) {
+			Entry entry;
 			try {
 				entry = entries.next();
 			}
+			catch (UnsupportedZipFeatureException ex) {
+				throw unsupported(ex);
+			}
 			catch (IOException | RuntimeException ex) {
+				if (ex instanceof ApiException api) {
+					throw api;
+				}
 				throw corrupt("cannot read the next entry (" + ex.getMessage() + ")");
 			}
 			if (entry != null && ++this.entryCount > ArchiveIntake.this.properties.maxEntries()) {
 				throw tooLarge("The archive has more than " + ArchiveIntake.this.properties.maxEntries() + " entries");
 			}
+			checkTotal(entries);
 			return entry;
 		}
 
-		void accept(Entries entries, ArchiveEntry entry) throws IOException {
-			String name = rawName(entry);
+		void accept(Entries entries, Entry entry) throws IOException {
+			String name = entry.name();
 			String unsafeReason = unsafeReason(name);
 			if (unsafeReason == null) {
 				unsafeReason = unsafeType(entry);
 			}
 			if (unsafeReason != null) {
-				add(this.unsafe, name, unsafeReason);
+				this.unsafe.add(name, unsafeReason);
 				copy(entries, name, null, null);
 				return;
 			}
-			if (entry.isDirectory()) {
+			if (entry.kind() == Kind.DIRECTORY) {
+				// a directory's data would be ignored by an extractor, or not: refused
+				// either way, and counted against the limits while it is read
+				long bytes = entries.canRead() ? copy(entries, name, null, null) : 0;
+				if (bytes > 0) {
+					this.unsafe.add(name, "directory entry carrying " + bytes + " bytes of data");
+				}
 				return;
 			}
 			String path = normalize(name);
@@ -186,10 +229,16 @@ final class ArchiveIntake {
 				copy(entries, name, null, null);
 				return;
 			}
+			if (path.length() > MAX_PATH_LENGTH) {
+				this.unusablePaths.add(path, "path longer than " + MAX_PATH_LENGTH + " characters");
+				copy(entries, name, null, null);
+				return;
+			}
+			ArchiveIntake.this.disk.require(0);
 			Path temp = this.workDir.resolve("e" + this.entryCount);
 			MessageDigest digest = sha256();
 			long size;
-			try (OutputStream out = Files.newOutputStream(temp)) {
+			try (OutputStream out = ArchiveIntake.this.disk.watch(Files.newOutputStream(temp))) {
 				size = copy(entries, name, out, digest);
 			}
 			String sha = ArtifactStore.hex(digest.digest());
@@ -207,7 +256,7 @@ final class ArchiveIntake {
 			}
 			String archiveKind = archiveKind(readHead(temp, 512));
 			if (archiveKind != null) {
-				add(this.nested, path, "nested " + archiveKind + " archive; upload images only");
+				this.nested.add(path, "nested " + archiveKind + " archive; upload images only");
 				Files.delete(temp);
 				return;
 			}
@@ -218,7 +267,12 @@ final class ArchiveIntake {
 				this.files.add(file);
 			}
 			catch (ImageInspector.InvalidImageException ex) {
-				add(ex.notAnImage() ? this.notImages : this.invalid, path, ex.getMessage());
+				if (ex.notAnImage()) {
+					add(this.notImages, path, ex.getMessage());
+				}
+				else {
+					this.invalid.add(path, ex.getMessage());
+				}
 				Files.delete(temp);
 			}
 		}
@@ -237,28 +291,27 @@ final class ArchiveIntake {
 				try {
 					n = in.read(this.buffer);
 				}
+				catch (UnsupportedZipFeatureException ex) {
+					throw unsupported(ex);
+				}
 				catch (IOException | RuntimeException ex) {
-					throw corrupt("cannot read entry " + name + " (" + ex.getMessage() + ")");
+					if (ex instanceof ApiException api) {
+						throw api;
+					}
+					throw corrupt("cannot read entry " + reportable(name) + " (" + ex.getMessage() + ")");
 				}
 				if (n < 0) {
 					return entryBytes;
 				}
 				entryBytes += n;
 				this.totalBytes += n;
-				if (this.totalBytes > limits.maxTotalUncompressedBytes()) {
-					throw tooLarge("The archive expands to more than " + limits.maxTotalUncompressedBytes() + " bytes");
-				}
+				checkTotal(entries);
 				if (entryBytes > limits.ratioThresholdBytes()) {
 					long compressed = entries.entryCompressedBytes();
 					if (compressed >= 0 && entryBytes > limits.maxCompressionRatio() * Math.max(compressed, 1)) {
-						throw tooLarge("Entry " + name + " expands more than " + limits.maxCompressionRatio()
-								+ " times (compression ratio limit)");
+						throw tooLarge("Entry " + reportable(name) + " expands more than "
+								+ limits.maxCompressionRatio() + " times (compression ratio limit)");
 					}
-				}
-				if (this.totalBytes > limits.ratioThresholdBytes()
-						&& this.totalBytes > limits.maxCompressionRatio() * Math.max(this.archiveSize, 1)) {
-					throw tooLarge("The archive expands more than " + limits.maxCompressionRatio()
-							+ " times its size (compression ratio limit)");
 				}
 				if (out != null) {
 					out.write(this.buffer, 0, n);
@@ -267,14 +320,35 @@ final class ArchiveIntake {
 			}
 		}
 
+		/**
+		 * The total and whole-archive ratio limits, on everything decompressed so far:
+		 * entry data and, for tar, its headers and padding.
+		 */
+		private void checkTotal(Entries entries) {
+			DatasetProperties limits = ArchiveIntake.this.properties;
+			long total = Math.max(this.totalBytes, entries.decompressedBytes());
+			if (total > limits.maxTotalUncompressedBytes()) {
+				throw tooLarge("The archive expands to more than " + limits.maxTotalUncompressedBytes() + " bytes");
+			}
+			if (total > limits.ratioThresholdBytes()
+					&& total > limits.maxCompressionRatio() * Math.max(this.archiveSize, 1)) {
+				throw tooLarge("The archive expands more than " + limits.maxCompressionRatio()
+						+ " times its size (compression ratio limit)");
+			}
+		}
+
 		Extraction finish() {
 			if (!this.unsafe.isEmpty()) {
-				throw refusal(ProblemType.UNSAFE_ARCHIVE, this.unsafe,
-						" archive entries could escape the dataset root or are links; nothing was stored");
+				throw this.unsafe.refusal(ProblemType.UNSAFE_ARCHIVE,
+						" archive entries could escape the dataset root or are not regular files; nothing was stored");
 			}
 			if (!this.nested.isEmpty()) {
-				throw refusal(ProblemType.NESTED_ARCHIVE, this.nested,
+				throw this.nested.refusal(ProblemType.NESTED_ARCHIVE,
 						" entries are archives themselves; upload one archive of images");
+			}
+			if (!this.unusablePaths.isEmpty()) {
+				throw this.unusablePaths.refusal(ProblemType.INVALID_DATASET_LAYOUT,
+						" entries have paths too long to store");
 			}
 			// a README or labels.csv next to the class folders is documentation, not a
 			// dataset file; inside a class folder a file that is not an image is an error
@@ -285,14 +359,14 @@ final class ArchiveIntake {
 				String inside = (wrapper != null && file.startsWith(wrapper + "/"))
 						? file.substring(wrapper.length() + 1) : file;
 				if (inside.contains("/")) {
-					this.invalid.add(notImage);
+					this.invalid.add(file, notImage.get("reason"));
 				}
 				else {
 					ignored.add(file);
 				}
 			}
 			if (!this.invalid.isEmpty()) {
-				throw refusal(ProblemType.INVALID_IMAGES, this.invalid, " files are not valid images");
+				throw this.invalid.refusal(ProblemType.INVALID_IMAGES, " files are not valid images");
 			}
 			return new Extraction(this.files, ignored);
 		}
@@ -306,6 +380,42 @@ final class ArchiveIntake {
 
 	}
 
+	/**
+	 * Per-file errors of one kind: the first {@link #MAX_REPORTED_ERRORS}, names cut to
+	 * {@link #MAX_REPORTED_NAME} characters, and how many there were in all, so that 100
+	 * 000 hostile entries with 64 KiB names cost no more memory than a thousand.
+	 */
+	static final class Problems {
+
+		private final List<Map<String, String>> first = new ArrayList<>();
+
+		private int total;
+
+		void add(String file, String reason) {
+			this.total++;
+			if (this.first.size() < MAX_REPORTED_ERRORS) {
+				Map<String, String> error = new LinkedHashMap<>();
+				error.put("file", reportable(file));
+				error.put("reason", reason);
+				this.first.add(error);
+			}
+		}
+
+		boolean isEmpty() {
+			return this.total == 0;
+		}
+
+		ApiException refusal(ProblemType type, String what) {
+			ApiException ex = new ApiException(type, this.total + what);
+			ex.with("errors", this.first);
+			if (this.total > this.first.size()) {
+				ex.with("totalErrors", this.total);
+			}
+			return ex;
+		}
+
+	}
+
 	static ApiException refusal(ProblemType type, List<Map<String, String>> errors, String what) {
 		ApiException ex = new ApiException(type, errors.size() + what);
 		ex.with("errors", errors.subList(0, Math.min(errors.size(), MAX_REPORTED_ERRORS)));
@@ -315,18 +425,38 @@ final class ArchiveIntake {
 		return ex;
 	}
 
+	/** A name as quoted in a reply: cut after {@link #MAX_REPORTED_NAME} characters. */
+	static String reportable(String name) {
+		if (name == null || name.length() <= MAX_REPORTED_NAME) {
+			return name;
+		}
+		int end = MAX_REPORTED_NAME;
+		if (Character.isHighSurrogate(name.charAt(end - 1))) {
+			end--;
+		}
+		return name.substring(0, end) + "… (" + name.length() + " characters)";
+	}
+
+	private static ApiException unsupported(UnsupportedZipFeatureException ex) {
+		String entry = (ex.getEntry() != null) ? " in entry " + reportable(ex.getEntry().getName()) : "";
+		return new ApiException(ProblemType.INVALID_ARCHIVE,
+				"The zip uses a feature this service does not read" + entry + ": " + ex.getFeature()
+						+ " (stored entries with a data descriptor, encryption or an unusual compression method);"
+						+ " re-create it with deflate compression");
+	}
+
 	/**
 	 * The entry name as stored: zip readers turn backslashes of DOS-made entries into
 	 * slashes, which would hide backslash tricks meant for Windows extractors.
 	 */
-	private static String rawName(ArchiveEntry entry) {
-		if (entry instanceof ZipArchiveEntry zip && zip.getRawName() != null) {
+	private static String rawName(ZipArchiveEntry zip) {
+		if (zip.getRawName() != null) {
 			String raw = new String(zip.getRawName(), StandardCharsets.UTF_8);
 			if (raw.indexOf('\\') >= 0) {
 				return raw;
 			}
 		}
-		return entry.getName();
+		return zip.getName();
 	}
 
 	/**
@@ -356,22 +486,23 @@ final class ArchiveIntake {
 		return null;
 	}
 
-	private static String unsafeType(ArchiveEntry entry) {
-		if (entry instanceof TarArchiveEntry tar) {
-			if (tar.isSymbolicLink()) {
-				return "symbolic link (to " + tar.getLinkName() + ")";
-			}
-			if (tar.isLink()) {
-				return "hard link (to " + tar.getLinkName() + ")";
-			}
-			if (!tar.isDirectory() && !tar.isFile()) {
-				return "special file (device, FIFO or unknown type)";
-			}
-		}
-		if (entry instanceof ZipArchiveEntry zip && zip.isUnixSymlink()) {
-			return "symbolic link";
-		}
-		return null;
+	/** Why an entry of this kind is refused, or null for files and directories. */
+	private static String unsafeType(Entry entry) {
+		return switch (entry.kind()) {
+			case FILE, DIRECTORY -> null;
+			case SYMBOLIC_LINK -> "symbolic link" + target(entry);
+			case HARD_LINK -> "hard link" + target(entry);
+			case CHARACTER_DEVICE -> "character device";
+			case BLOCK_DEVICE -> "block device";
+			case FIFO -> "FIFO (named pipe)";
+			case SPARSE -> "sparse file (not supported)";
+			case OTHER -> "unsupported entry type " + entry.linkName();
+		};
+	}
+
+	private static String target(Entry entry) {
+		return (entry.linkName() == null || entry.linkName().isEmpty()) ? ""
+				: " (to " + reportable(entry.linkName()) + ")";
 	}
 
 	/** The entry's path without empty and {@code .} segments. */
@@ -482,11 +613,11 @@ final class ArchiveIntake {
 		}
 	}
 
-	private static ApiException tooLarge(String detail) {
+	static ApiException tooLarge(String detail) {
 		return new ApiException(ProblemType.ARCHIVE_TOO_LARGE, detail + "; nothing was stored");
 	}
 
-	private static ApiException corrupt(String detail) {
+	static ApiException corrupt(String detail) {
 		return new ApiException(ProblemType.CORRUPT_ARCHIVE, "The archive is corrupt or truncated: " + detail);
 	}
 
@@ -504,12 +635,30 @@ final class ArchiveIntake {
 	record ExtractedFile(String path, Path tempFile, String sha256, long size, int width, int height) {
 	}
 
+	/** What kind of file an entry would become when extracted. */
+	enum Kind {
+
+		FILE, DIRECTORY, SYMBOLIC_LINK, HARD_LINK, CHARACTER_DEVICE, BLOCK_DEVICE, FIFO, SPARSE, OTHER
+
+	}
+
+	/**
+	 * One archive entry.
+	 *
+	 * @param linkName the target of a link; for {@link Kind#OTHER} the type, quoted
+	 */
+	record Entry(String name, Kind kind, String linkName) {
+	}
+
 	/** The entries of a zip or tar stream, read one after the other. */
 	private interface Entries extends Closeable {
 
-		ArchiveEntry next() throws IOException;
+		Entry next() throws IOException;
 
 		InputStream content();
+
+		/** Whether the current entry's data can be read (see {@link ZipEntries}). */
+		boolean canRead();
 
 		/**
 		 * Compressed bytes consumed for the current entry so far, or -1 when not
@@ -517,19 +666,36 @@ final class ArchiveIntake {
 		 */
 		long entryCompressedBytes();
 
+		/**
+		 * Every byte decompressed so far, headers included, or -1 where only entry data
+		 * is known.
+		 */
+		long decompressedBytes();
+
 	}
 
 	private static final class ZipEntries implements Entries {
 
 		private final ZipArchiveInputStream zip;
 
+		private ZipArchiveEntry current;
+
 		ZipEntries(ZipArchiveInputStream zip) {
 			this.zip = zip;
 		}
 
 		@Override
-		public ArchiveEntry next() throws IOException {
-			return this.zip.getNextEntry();
+		public Entry next() throws IOException {
+			this.current = this.zip.getNextEntry();
+			if (this.current == null) {
+				return null;
+			}
+			String name = rawName(this.current);
+			// the central directory's modes were checked before; a local unix extra field
+			// saying "link" is refused as well
+			Kind kind = this.current.isDirectory() ? Kind.DIRECTORY
+					: this.current.isUnixSymlink() ? Kind.SYMBOLIC_LINK : Kind.FILE;
+			return new Entry(name, kind, null);
 		}
 
 		@Override
@@ -537,9 +703,24 @@ final class ArchiveIntake {
 			return this.zip;
 		}
 
+		/**
+		 * A stored entry with a data descriptor cannot be read without buffering it; a
+		 * directory of that kind is skipped (it holds nothing by its header), a file is
+		 * refused when read.
+		 */
+		@Override
+		public boolean canRead() {
+			return this.zip.canReadEntryData(this.current);
+		}
+
 		@Override
 		public long entryCompressedBytes() {
 			return this.zip.getCompressedCount();
+		}
+
+		@Override
+		public long decompressedBytes() {
+			return -1;
 		}
 
 		@Override
@@ -551,27 +732,61 @@ final class ArchiveIntake {
 
 	private static final class TarEntries implements Entries {
 
-		private final TarArchiveInputStream tar;
+		private final TarReader tar;
 
-		private final GzipCompressorInputStream gzip;
+		private final InputStream stream;
+
+		/** The compressed file under the gzip stream, counting what it gave, or null. */
+		private final CountingInputStream compressed;
 
 		private long compressedAtEntryStart;
 
-		TarEntries(TarArchiveInputStream tar, GzipCompressorInputStream gzip) {
+		TarEntries(TarReader tar, InputStream stream, CountingInputStream compressed) {
 			this.tar = tar;
-			this.gzip = gzip;
+			this.stream = stream;
+			this.compressed = compressed;
 		}
 
 		@Override
-		public ArchiveEntry next() throws IOException {
-			TarArchiveEntry entry = this.tar.getNextEntry();
-			this.compressedAtEntryStart = (this.gzip != null) ? this.gzip.getCompressedCount() : 0;
-			return entry;
+		public Entry next() throws IOException {
+			TarReader.Header header = this.tar.next();
+			this.compressedAtEntryStart = (this.compressed != null) ? this.compressed.count : 0;
+			if (header == null) {
+				return null;
+			}
+			Kind kind = kind(header);
+			return new Entry(header.name(), kind, (kind == Kind.OTHER) ? describe(header.type()) : header.linkName());
+		}
+
+		private static String describe(char type) {
+			return (type > ' ' && type < 127) ? "'" + type + "'" : String.format("0x%02x", (int) type);
+		}
+
+		private static Kind kind(TarReader.Header header) {
+			if (header.sparse()) {
+				return Kind.SPARSE;
+			}
+			return switch (header.type()) {
+				// old tars mark directories by the trailing slash alone
+				case '0', '\0', '7' -> header.name().endsWith("/") ? Kind.DIRECTORY : Kind.FILE;
+				case '5' -> Kind.DIRECTORY;
+				case '1' -> Kind.HARD_LINK;
+				case '2' -> Kind.SYMBOLIC_LINK;
+				case '3' -> Kind.CHARACTER_DEVICE;
+				case '4' -> Kind.BLOCK_DEVICE;
+				case '6' -> Kind.FIFO;
+				default -> Kind.OTHER;
+			};
 		}
 
 		@Override
 		public InputStream content() {
-			return this.tar;
+			return this.tar.content();
+		}
+
+		@Override
+		public boolean canRead() {
+			return true;
 		}
 
 		/**
@@ -580,12 +795,53 @@ final class ArchiveIntake {
 		 */
 		@Override
 		public long entryCompressedBytes() {
-			return (this.gzip != null) ? this.gzip.getCompressedCount() - this.compressedAtEntryStart : -1;
+			return (this.compressed != null) ? this.compressed.count - this.compressedAtEntryStart : -1;
+		}
+
+		@Override
+		public long decompressedBytes() {
+			return this.tar.position();
 		}
 
 		@Override
 		public void close() throws IOException {
-			this.tar.close();
+			this.stream.close();
+		}
+
+	}
+
+	/** Counts the compressed bytes the gzip reader takes. */
+	private static final class CountingInputStream extends FilterInputStream {
+
+		private long count;
+
+		CountingInputStream(InputStream in) {
+			super(in);
+		}
+
+		@Override
+		public int read() throws IOException {
+			int b = this.in.read();
+			if (b >= 0) {
+				this.count++;
+			}
+			return b;
+		}
+
+		@Override
+		public int read(byte[] buffer, int offset, int length) throws IOException {
+			int n = this.in.read(buffer, offset, length);
+			if (n > 0) {
+				this.count += n;
+			}
+			return n;
+		}
+
+		@Override
+		public long skip(long n) throws IOException {
+			long skipped = this.in.skip(n);
+			this.count += skipped;
+			return skipped;
 		}
 
 	}

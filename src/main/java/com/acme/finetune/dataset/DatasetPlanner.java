@@ -30,6 +30,9 @@ final class DatasetPlanner {
 
 	static final int MAX_FILES_PER_WARNING = 100;
 
+	/** {@code dataset_class.label}'s length. */
+	static final int MAX_LABEL_LENGTH = 255;
+
 	private final DatasetProperties properties;
 
 	DatasetPlanner(DatasetProperties properties) {
@@ -62,10 +65,6 @@ final class DatasetPlanner {
 				continue;
 			}
 			String label = segments[classAt];
-			if (label.length() > 255) {
-				errors.add(error(file.path(), "class folder name longer than 255 characters"));
-				continue;
-			}
 			String path = String.join("/", List.of(segments).subList(strip, segments.length));
 			boolean validation = splitLayout && VAL.equals(segments[strip]);
 			located.add(new Located(file, path, label, validation));
@@ -78,6 +77,7 @@ final class DatasetPlanner {
 		// no val/
 		boolean explicitSplit = located.stream().anyMatch(Located::validation);
 		List<String> labels = new ArrayList<>(new TreeSet<>(located.stream().map(Located::label).toList()));
+		checkNames(labels);
 		checkClasses(located, labels, explicitSplit);
 		List<PlannedFile> planned = explicitSplit ? explicit(located, labels) : split(located, labels, validationSplit);
 		planned.sort(Comparator.comparing(PlannedFile::path));
@@ -91,6 +91,48 @@ final class DatasetPlanner {
 					ignored.subList(0, Math.min(ignored.size(), MAX_FILES_PER_WARNING)), null));
 		}
 		return new Plan(labels, planned, warnings, explicitSplit ? null : validationSplit);
+	}
+
+	/**
+	 * Labels are data: they must fit their column, hold no control characters (a line
+	 * feed would shift every label of a line-based file after it), and name distinct
+	 * classes for a human too, so names that differ only by letter case or Unicode
+	 * normalisation are refused rather than silently trained as different classes.
+	 */
+	static void checkNames(List<String> labels) {
+		List<Map<String, String>> errors = new ArrayList<>();
+		for (String label : labels) {
+			int control = SafeText.firstControlCharacter(label);
+			if (label.length() > MAX_LABEL_LENGTH) {
+				errors.add(error(label + "/", "class folder name longer than " + MAX_LABEL_LENGTH + " characters"));
+			}
+			else if (control >= 0) {
+				errors.add(error(label + "/", "class folder name contains the control character "
+						+ SafeText.codePoint(control) + "; labels must be plain text"));
+			}
+		}
+		if (!errors.isEmpty()) {
+			throw ArchiveIntake.refusal(ProblemType.INVALID_DATASET_LAYOUT, errors,
+					" class folder names are not usable as labels");
+		}
+		Map<String, List<String>> byKey = new LinkedHashMap<>();
+		labels.forEach((label) -> byKey.computeIfAbsent(SafeText.foldKey(label), (k) -> new ArrayList<>()).add(label));
+		List<String> clashes = new ArrayList<>();
+		for (List<String> same : byKey.values()) {
+			if (same.size() > 1) {
+				String names = String.join(", ", same.stream().map((l) -> "'" + l + "'").toList());
+				clashes.add(names);
+				errors.add(error(same.get(0) + "/", "class folders " + names
+						+ " differ only by letter case or Unicode normalisation; rename or merge them"));
+			}
+		}
+		if (!errors.isEmpty()) {
+			ApiException refusal = ArchiveIntake.refusal(ProblemType.INVALID_DATASET_LAYOUT, errors,
+					" groups of class folders differ only by letter case or Unicode normalisation: "
+							+ String.join("; ", clashes.subList(0, Math.min(clashes.size(), 10)))
+							+ ((clashes.size() > 10) ? "; …" : ""));
+			throw refusal;
+		}
 	}
 
 	private void checkClasses(List<Located> located, List<String> labels, boolean explicitSplit) {

@@ -25,6 +25,8 @@ import jakarta.validation.constraints.Min;
  * @param imbalanceRatio largest/smallest class size above which imbalance is reported
  * @param defaultValidationSplit share of each class held out when the archive has no
  * {@code val/}
+ * @param minFreeDiskBytes space an upload must leave free on the artifact filesystem;
+ * writing stops with a 507 before that (uploads, extraction)
  */
 @Validated
 @ConfigurationProperties("app.datasets")
@@ -33,5 +35,6 @@ record DatasetProperties(@Min(1) @DefaultValue("100000") int maxEntries,
 		@Min(1) @DefaultValue("100") int maxCompressionRatio, @Min(0) @DefaultValue("1048576") long ratioThresholdBytes,
 		@Min(1) @DefaultValue("50000000") long maxPixels, @Min(1) @DefaultValue("2") int minImagesPerClass,
 		@Min(1) @DefaultValue("32") int tinyImageSide, @DecimalMin("1.0") @DefaultValue("10") double imbalanceRatio,
-		@DecimalMin("0.0") @DecimalMax("0.5") @DefaultValue("0.2") double defaultValidationSplit) {
+		@DecimalMin("0.0") @DecimalMax("0.5") @DefaultValue("0.2") double defaultValidationSplit,
+		@Min(0) @DefaultValue("268435456") long minFreeDiskBytes) {
 }

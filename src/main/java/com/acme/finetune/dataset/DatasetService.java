@@ -60,6 +60,13 @@ public class DatasetService {
 
 	private static final int CHUNK = 1000;
 
+	/** Column sizes of {@code V1__datasets.sql}, checked before an insert can fail. */
+	static final int MAX_NAME_LENGTH = 255;
+
+	static final int MAX_WARNING_MESSAGE_LENGTH = 2000;
+
+	static final int MAX_WARNING_DETAILS_LENGTH = 1_000_000;
+
 	private final DatasetRepository repository;
 
 	private final IdempotencyKeys idempotency;
@@ -78,10 +85,13 @@ public class DatasetService {
 
 	private final TransactionTemplate readOnly;
 
+	private final DiskSpace diskSpace;
+
 	DatasetService(DatasetRepository repository, ArtifactStore store, DatasetProperties properties,
 			ObjectProvider<DatasetUsage> usages, JdbcTemplate jdbc, PlatformTransactionManager transactionManager,
-			IdempotencyKeys idempotency) {
+			IdempotencyKeys idempotency, DiskSpace diskSpace) {
 		this.repository = repository;
+		this.diskSpace = diskSpace;
 		this.idempotency = idempotency;
 		this.store = store;
 		this.properties = properties;
@@ -95,11 +105,15 @@ public class DatasetService {
 
 	private ArchiveIntake.Extraction extract(Path archive, Path target) {
 		try {
-			return new ArchiveIntake(this.properties).extract(archive, target);
+			return new ArchiveIntake(this.properties, diskGuard()).extract(archive, target);
 		}
 		catch (IOException ex) {
 			throw new UncheckedIOException(ex);
 		}
+	}
+
+	private DiskGuard diskGuard() {
+		return new DiskGuard(this.diskSpace, this.store.tempDir(), this.properties.minFreeDiskBytes());
 	}
 
 	/**
@@ -147,18 +161,20 @@ public class DatasetService {
 			throw new ApiException(ProblemType.VALIDATION, "validationSplit must be between 0 and 0.5").with("errors",
 					List.of(Map.of("field", "validationSplit", "message", "must be between 0 and 0.5")));
 		}
+		String datasetName = datasetName(name, filename);
+		DiskGuard disk = diskGuard();
 		Path work = null;
 		try {
+			disk.require(0);
 			work = this.store.createTempDirectory("dataset-");
 			Path archive = work.resolve("upload");
 			MessageDigest digest = sha256();
 			try (InputStream in = upload.getInputStream();
-					OutputStream out = new DigestOutputStream(Files.newOutputStream(archive), digest)) {
+					OutputStream out = new DigestOutputStream(disk.watch(Files.newOutputStream(archive)), digest)) {
 				in.transferTo(out);
 			}
 			long size = Files.size(archive);
 			String sha = ArtifactStore.hex(digest.digest());
-			String datasetName = datasetName(name, filename);
 			Path extracted = Files.createDirectory(work.resolve("files"));
 			// the same key with the same archive, name and split returns the first
 			// dataset
@@ -168,8 +184,12 @@ public class DatasetService {
 				return store(plan, datasetName, size, sha).id();
 			}, this::find);
 		}
-		catch (IOException ex) {
-			throw new UncheckedIOException(ex);
+		catch (IOException | UncheckedIOException ex) {
+			// a full disk is the client's 507 (retry later), not a server bug
+			if (DiskGuard.isDiskFull(ex)) {
+				throw DiskGuard.insufficientStorage();
+			}
+			throw (ex instanceof IOException io) ? new UncheckedIOException(io) : (UncheckedIOException) ex;
 		}
 		finally {
 			deleteQuietly(work);
@@ -231,10 +251,7 @@ public class DatasetService {
 						.add(new DatasetEntity.DatasetClass(plan.labels().get(label), counts[label][0],
 								counts[label][1]));
 				}
-				plan.warnings()
-					.forEach((w) -> dataset.getWarnings()
-						.add(new DatasetEntity.StoredWarning(w.code(), w.message(),
-								json.writeValueAsString(new WarningDetails(w.files(), w.classWeights())))));
+				plan.warnings().forEach((w) -> dataset.getWarnings().add(storable(w)));
 				DatasetEntity saved = this.repository.saveAndFlush(dataset);
 				insertFiles(saved.getId(), plan.files());
 				Map<String, ArchiveIntake.ExtractedFile> blobs = new TreeMap<>();
@@ -257,6 +274,34 @@ public class DatasetService {
 			removeUnreferenced(created);
 			throw ex;
 		}
+	}
+
+	/**
+	 * A warning as it fits its columns: a warning must never fail an upload, so an
+	 * overlong message is cut and class weights too many to store are left out (the
+	 * message says so; the job computes balanced weights itself).
+	 */
+	static DatasetEntity.StoredWarning storable(DatasetSummary.Warning warning) {
+		String message = warning.message();
+		Map<String, Double> weights = warning.classWeights();
+		List<String> files = warning.files();
+		String details = json.writeValueAsString(new WarningDetails(files, weights));
+		if (details.length() > MAX_WARNING_DETAILS_LENGTH && weights != null) {
+			message += " (weights of " + weights.size() + " classes not stored: too many to list)";
+			weights = null;
+			details = json.writeValueAsString(new WarningDetails(files, null));
+		}
+		if (details.length() > MAX_WARNING_DETAILS_LENGTH && files != null) {
+			while (details.length() > MAX_WARNING_DETAILS_LENGTH && !files.isEmpty()) {
+				files = files.subList(0, files.size() / 2);
+				details = json.writeValueAsString(new WarningDetails(files, null));
+			}
+			message += " (first " + files.size() + " files listed)";
+		}
+		if (message.length() > MAX_WARNING_MESSAGE_LENGTH) {
+			message = SafeText.truncate(message, MAX_WARNING_MESSAGE_LENGTH - 1) + "…";
+		}
+		return new DatasetEntity.StoredWarning(warning.code(), message, details);
 	}
 
 	private void insertFiles(UUID datasetId, List<DatasetPlanner.PlannedFile> files) {
@@ -357,11 +402,26 @@ public class DatasetService {
 				entity.getSizeBytes(), entity.getSha256(), warnings, entity.getCreatedAt());
 	}
 
-	private static String datasetName(String name, String filename) {
+	/**
+	 * The name given, checked (400 naming the field), or one derived from the upload's
+	 * file name: its last path segment without the archive extension, control characters
+	 * removed, cut to the column's 255 characters; "dataset" when nothing is left.
+	 */
+	static String datasetName(String name, String filename) {
 		if (name != null && !name.isBlank()) {
-			return name.strip();
+			String stripped = name.strip();
+			String problem = (stripped.length() > MAX_NAME_LENGTH)
+					? "must be at most " + MAX_NAME_LENGTH + " characters"
+					: SafeText.hasControlCharacter(stripped) ? "must not contain control characters" : null;
+			if (problem != null) {
+				throw new ApiException(ProblemType.VALIDATION, "Invalid dataset name: " + problem).with("errors",
+						List.of(Map.of("field", "name", "message", problem)));
+			}
+			return stripped;
 		}
-		String base = (filename != null) ? Path.of(filename.replace('\\', '/')).getFileName().toString() : "";
+		String base = (filename != null) ? filename.replace('\\', '/') : "";
+		base = base.substring(base.lastIndexOf('/') + 1);
+		base = SafeText.withoutControlCharacters(base).strip();
 		String lower = base.toLowerCase(Locale.ROOT);
 		for (String extension : List.of(".tar.gz", ".tgz", ".zip", ".tar")) {
 			if (lower.endsWith(extension)) {
@@ -369,8 +429,8 @@ public class DatasetService {
 				break;
 			}
 		}
-		base = base.isBlank() ? "dataset" : base;
-		return (base.length() > 255) ? base.substring(0, 255) : base;
+		base = SafeText.truncate(base, MAX_NAME_LENGTH).strip();
+		return base.isEmpty() ? "dataset" : base;
 	}
 
 	private static List<List<String>> chunks(List<String> values) {

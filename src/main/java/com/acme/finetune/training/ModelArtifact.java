@@ -30,6 +30,9 @@ import ai.djl.repository.zoo.ZooModel;
 import ai.djl.translate.TranslateException;
 import ai.djl.translate.Translator;
 import ai.djl.translate.TranslatorContext;
+import tools.jackson.core.JacksonException;
+import tools.jackson.core.type.TypeReference;
+import tools.jackson.databind.json.JsonMapper;
 
 /**
  * A trained model on disk and, once loaded, in memory: one long-lived DJL
@@ -42,7 +45,9 @@ import ai.djl.translate.TranslatorContext;
  * <li>{@code model.params} (network {@code resnet50}: the whole DJL ResNet-50 + head), or
  * {@code backbone.pt} (TorchScript, fine-tuned weights) + {@code head.params} (network
  * {@code torchscript});</li>
- * <li>{@code synset.txt}: the labels, one per line, in output order;</li>
+ * <li>{@code labels.json}: the labels in output order, a JSON array (read first);
+ * {@code synset.txt}: the same, one per line, for DJL's translator factory (intake
+ * refuses labels with line breaks, so both always agree);</li>
  * <li>{@code serving.properties}: DJL's model configuration (engine, block factory,
  * {@code ImageClassificationTranslatorFactory} with the evaluation transform as its
  * arguments) plus our keys: {@code network}, {@code numClasses}, {@code featureDim},
@@ -57,6 +62,14 @@ import ai.djl.translate.TranslatorContext;
 public final class ModelArtifact implements AutoCloseable {
 
 	public static final String SYNSET_FILE = "synset.txt";
+
+	/**
+	 * The labels as a JSON array: the authority since labels could hold characters that a
+	 * line-based file splits on. Artifacts from before it have only {@code synset.txt}.
+	 */
+	public static final String LABELS_FILE = "labels.json";
+
+	private static final JsonMapper JSON = JsonMapper.builder().build();
 
 	public static final String SERVING_PROPERTIES = "serving.properties";
 
@@ -194,6 +207,7 @@ public final class ModelArtifact implements AutoCloseable {
 			throws IOException {
 		Files.createDirectories(dir);
 		network.save(dir);
+		Files.writeString(dir.resolve(LABELS_FILE), JSON.writeValueAsString(labels), StandardCharsets.UTF_8);
 		Files.write(dir.resolve(SYNSET_FILE), labels, StandardCharsets.UTF_8);
 		Properties p = new Properties();
 		// read by DJL's model loader
@@ -274,7 +288,7 @@ public final class ModelArtifact implements AutoCloseable {
 		return values;
 	}
 
-	/** What an artifact's {@code serving.properties} and {@code synset.txt} say. */
+	/** What an artifact's {@code serving.properties} and labels say. */
 	record Metadata(String network, int numClasses, int featureDim, boolean classifierRemoved, List<String> labels,
 			Preprocessing preprocessing) {
 
@@ -287,10 +301,7 @@ public final class ModelArtifact implements AutoCloseable {
 			try (Reader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
 				p.load(in);
 			}
-			List<String> labels = Files.readAllLines(dir.resolve(SYNSET_FILE), StandardCharsets.UTF_8)
-				.stream()
-				.filter((l) -> !l.isEmpty())
-				.toList();
+			List<String> labels = readLabels(dir);
 			Preprocessing preprocessing = new Preprocessing(Integer.parseInt(p.getProperty("imageSize")),
 					Integer.parseInt(p.getProperty("resizeShorter")), floats(p.getProperty("mean")),
 					floats(p.getProperty("std")));
@@ -299,6 +310,28 @@ public final class ModelArtifact implements AutoCloseable {
 					Boolean.parseBoolean(p.getProperty("classifierRemoved")), labels, preprocessing);
 		}
 
+	}
+
+	/**
+	 * {@code labels.json}, or for artifacts written before it, {@code synset.txt} (one
+	 * label per non-empty line).
+	 */
+	static List<String> readLabels(Path dir) throws IOException {
+		Path json = dir.resolve(LABELS_FILE);
+		if (Files.isRegularFile(json)) {
+			try {
+				return List.copyOf(JSON.readValue(json.toFile(), new TypeReference<List<String>>() {
+				}));
+			}
+			catch (JacksonException | NullPointerException ex) {
+				throw new IOException("Unreadable " + LABELS_FILE + " in " + dir.getFileName() + ": " + ex.getMessage(),
+						ex);
+			}
+		}
+		return Files.readAllLines(dir.resolve(SYNSET_FILE), StandardCharsets.UTF_8)
+			.stream()
+			.filter((l) -> !l.isEmpty())
+			.toList();
 	}
 
 	/**

@@ -10,12 +10,15 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.LongSupplier;
 import java.util.stream.Stream;
 
 import com.acme.finetune.AbstractIntegrationTests;
 import com.acme.finetune.storage.ArtifactStore;
 import com.acme.finetune.training.TrainingData;
 import com.acme.finetune.web.ProblemType;
+import org.apache.commons.compress.archivers.tar.TarConstants;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -26,6 +29,7 @@ import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.TestConfiguration;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Import;
+import org.springframework.context.annotation.Primary;
 import org.springframework.core.io.ByteArrayResource;
 import org.springframework.http.MediaType;
 import org.springframework.jdbc.core.JdbcTemplate;
@@ -277,6 +281,216 @@ class DatasetApiTests extends AbstractIntegrationTests {
 		assertThat(result.getStatus().value()).isEqualTo(400);
 		assertThat(body(result).get("type").asString()).isEqualTo(ProblemType.VALIDATION.uri().toString());
 		assertThat(snapshot()).isEqualTo(before);
+	}
+
+	// ---- hostile headers and entry types (issue 14) ----------------------------------
+
+	@Test
+	void chainedLongNameHeadersAre413NotAStackOverflow() throws IOException {
+		// 336 KB of gzip that made commons-compress recurse once per header
+		byte[] bomb = TestArchives.gzip((out) -> {
+			TestArchives.RawTar tar = new TestArchives.RawTar(out);
+			for (int i = 0; i < 200_000; i++) {
+				tar.header("././@LongLink", 'L', 512).data(new byte[512]);
+			}
+			tar.file("cat/a.png", png(1, 40, 40)).end();
+		});
+		assertThat(bomb.length).isLessThan(1_000_000);
+		JsonNode problem = assertRefused(bomb, ProblemType.ARCHIVE_TOO_LARGE, 413);
+		assertThat(problem.get("detail").asString()).contains("More than 16 extended tar headers");
+	}
+
+	@ParameterizedTest
+	@ValueSource(chars = { 'L', 'x' })
+	void aLongNameOrPaxHeaderOverTheLimitIs413(char type) throws IOException {
+		// declares 64 MiB of header: refused before a byte of it is buffered
+		byte[] bomb = TestArchives.gzip((out) -> new TestArchives.RawTar(out).header("././@LongLink", type, 64L << 20)
+			.zeros(64L << 20)
+			.file("cat/a.png", png(1, 40, 40))
+			.end());
+		JsonNode problem = assertRefused(bomb, ProblemType.ARCHIVE_TOO_LARGE, 413);
+		assertThat(problem.get("detail").asString()).contains("declares 67108864 bytes, over the limit of 262144");
+	}
+
+	@Test
+	void devicesFifosAndSparseFilesInTarAre400() throws IOException {
+		byte[] tar = archive().images("cat", 3, 40)
+			.images("dog", 3, 40)
+			.special("cat/tty.png", TarConstants.LF_CHR)
+			.special("cat/disk.png", TarConstants.LF_BLK)
+			.special("dog/pipe.png", TarConstants.LF_FIFO)
+			.tarGz();
+		JsonNode problem = assertRefused(tar, ProblemType.UNSAFE_ARCHIVE, 400);
+		assertThat(problem.get("errors").toString()).contains("character device", "block device", "FIFO");
+		assertThat(problem.get("errors")).hasSize(3);
+
+		byte[] sparse = TestArchives.gzip((out) -> new TestArchives.RawTar(out).file("cat/a.png", png(1, 40, 40))
+			.file("cat/b.png", png(2, 40, 40))
+			.file("dog/a.png", png(3, 40, 40))
+			.pax("GNU.sparse.major=1", "GNU.sparse.minor=0", "GNU.sparse.name=dog/b.png")
+			.file("dog/GNUSparseFile.0/b.png", png(4, 40, 40))
+			.end());
+		JsonNode sparseProblem = assertRefused(sparse, ProblemType.UNSAFE_ARCHIVE, 400);
+		assertThat(sparseProblem.get("errors").get(0).get("reason").asString()).contains("sparse file");
+	}
+
+	@Test
+	void zipEntriesWhoseCentralDirectorySaysLinkOrDeviceAre400() throws IOException {
+		// the local headers, all a streaming reader sees, look like plain files
+		byte[] zip = archive().images("cat", 3, 40)
+			.images("dog", 3, 40)
+			.unixMode("cat/passwd.png", "/etc/passwd".getBytes(), 0120777)
+			.unixMode("dog/pipe.png", new byte[0], 0010644)
+			.unixMode("dog/fine.png", png(9, 40, 40), 0100644)
+			.zip();
+		JsonNode problem = assertRefused(zip, ProblemType.UNSAFE_ARCHIVE, 400);
+		assertThat(problem.get("errors")).hasSize(2);
+		assertThat(problem.get("errors").get(0).get("file").asString()).isEqualTo("cat/passwd.png");
+		assertThat(problem.get("errors").get(0).get("reason").asString()).isEqualTo("symbolic link");
+		assertThat(problem.get("errors").get(1).get("reason").asString()).isEqualTo("FIFO (named pipe)");
+	}
+
+	@Test
+	void directoryEntriesCarryingDataAre400AndCountAgainstTheLimits() throws IOException {
+		byte[] zip = archive().images("cat", 3, 40).images("dog", 3, 40).file("cat/", "hidden".getBytes()).zip();
+		JsonNode problem = assertRefused(zip, ProblemType.UNSAFE_ARCHIVE, 400);
+		assertThat(problem.get("errors").get(0).get("reason").asString())
+			.isEqualTo("directory entry carrying 6 bytes of data");
+		byte[] tar = TestArchives.gzip((out) -> new TestArchives.RawTar(out).header("cat/", '5', 1024)
+			.zeros(1024)
+			.file("cat/a.png", png(1, 40, 40))
+			.file("cat/b.png", png(2, 40, 40))
+			.file("dog/a.png", png(3, 40, 40))
+			.file("dog/b.png", png(4, 40, 40))
+			.end());
+		assertRefused(tar, ProblemType.UNSAFE_ARCHIVE, 400);
+		// 7 MB in a directory entry: inflated and counted like any file
+		byte[] big = archive().images("cat", 3, 40)
+			.images("dog", 3, 40)
+			.file("dog/", TestArchives.lowEntropy(7_000_000, 5))
+			.zip();
+		JsonNode tooLarge = assertRefused(big, ProblemType.ARCHIVE_TOO_LARGE, 413);
+		assertThat(tooLarge.get("detail").asString()).contains("expands to more than 6000000 bytes");
+	}
+
+	@Test
+	void storedZipEntriesWithADataDescriptorAre415() throws IOException {
+		// the streaming zip reader would hold each of them whole in memory
+		byte[] zip = archive().images("cat", 3, 40).images("dog", 3, 40).zipStoredWithDataDescriptors();
+		JsonNode problem = assertRefused(zip, ProblemType.INVALID_ARCHIVE, 415);
+		assertThat(problem.get("detail").asString()).contains("data descriptor");
+	}
+
+	// ---- labels and lengths (issue 14) -----------------------------------------------
+
+	@ParameterizedTest
+	@ValueSource(
+			strings = { "ca\nt", "ca\rt", "ca\tt", "ca\u0085t", "ca\u2028t", "ca\u2029t", "ca\u007ft", "ca\u202et" })
+	void classNamesWithControlCharactersAre422(String label) throws IOException {
+		byte[] zip = archive().images(label, 2, 40).images("dog", 2, 40).zip();
+		JsonNode problem = assertRefused(zip, ProblemType.INVALID_DATASET_LAYOUT, 422);
+		JsonNode error = problem.get("errors").get(0);
+		assertThat(error.get("file").asString()).isEqualTo(label + "/");
+		assertThat(error.get("reason").asString()).contains("control character U+");
+	}
+
+	@Test
+	void classNamesEqualAfterCaseFoldingOrNormalisationAre422() throws IOException {
+		JsonNode cased = assertRefused(archive().images("Cat", 2, 40).images("cat", 2, 40).images("dog", 2, 40).zip(),
+				ProblemType.INVALID_DATASET_LAYOUT, 422);
+		assertThat(cased.get("detail").asString()).contains("'Cat', 'cat'");
+		assertThat(cased.get("errors").get(0).get("file").asString()).isEqualTo("Cat/");
+		// café composed (NFC) and decomposed (NFD)
+		JsonNode normalised = assertRefused(archive().images("caf\u00e9", 2, 40).images("cafe\u0301", 2, 40).tarGz(),
+				ProblemType.INVALID_DATASET_LAYOUT, 422);
+		assertThat(normalised.get("errors").get(0).get("reason").asString()).contains("'caf\u00e9'", "'cafe\u0301'",
+				"letter case or Unicode normalisation");
+	}
+
+	@Test
+	void entryPathsLongerThanTheColumnAre422() throws IOException {
+		String longPath = "cat/" + "n".repeat(4100) + ".png";
+		byte[] zip = archive().images("cat", 2, 40).images("dog", 2, 40).file(longPath, png(5, 40, 40)).zip();
+		JsonNode problem = assertRefused(zip, ProblemType.INVALID_DATASET_LAYOUT, 422);
+		JsonNode error = problem.get("errors").get(0);
+		assertThat(error.get("reason").asString()).isEqualTo("path longer than 4096 characters");
+		// quoted, but cut: a reply never repeats a hostile name in full
+		assertThat(error.get("file").asString()).startsWith("cat/nnn")
+			.endsWith("(4108 characters)")
+			.hasSizeLessThan(1100);
+	}
+
+	@Test
+	void aWarningListingManyLongClassNamesIsCutNotAFailure() throws IOException {
+		// one image in 10 classes with 250-character names: the duplicate warning names
+		// them all, more than the message column holds
+		byte[] shared = png(4343, 40, 40);
+		TestArchives archive = archive();
+		for (int i = 0; i < 10; i++) {
+			String label = i + "-" + "x".repeat(248);
+			archive.file(label + "/shared.png", shared).file(label + "/own.png", png(600 + i, 40, 40));
+		}
+		EntityExchangeResult<byte[]> result = post(archive.zip(), "many.zip", Map.of());
+		assertThat(result.getStatus().value()).as(new String(result.getResponseBody())).isEqualTo(201);
+		JsonNode warning = warning(body(result), "duplicate-across-classes");
+		assertThat(warning.get("message").asString()).hasSize(2000).endsWith("…");
+		assertThat(warning.get("files")).hasSize(10);
+	}
+
+	@Test
+	void datasetNamesMustBePlainTextOfAtMost255Characters() throws IOException {
+		byte[] zip = archive().images("cat", 2, 40).images("dog", 2, 40).zip();
+		for (String name : List.of("evil\nname", "nul\u0000name", "x".repeat(256))) {
+			Snapshot before = snapshot();
+			EntityExchangeResult<byte[]> result = post(zip, "d.zip", Map.of("name", name));
+			assertThat(result.getStatus().value()).as(new String(result.getResponseBody())).isEqualTo(400);
+			JsonNode problem = body(result);
+			assertThat(problem.get("type").asString()).isEqualTo(ProblemType.VALIDATION.uri().toString());
+			assertThat(problem.get("errors").get(0).get("field").asString()).isEqualTo("name");
+			assertThat(snapshot()).isEqualTo(before);
+		}
+	}
+
+	@Test
+	void aFilenameThatIsASlashOrHoldsControlCharactersStillNamesTheDataset() throws IOException {
+		byte[] zip = archive().images("cat", 2, 40).images("dog", 2, 40).zip();
+		EntityExchangeResult<byte[]> slash = post(zip, "/", Map.of());
+		assertThat(slash.getStatus().value()).as(new String(slash.getResponseBody())).isEqualTo(201);
+		assertThat(body(slash).get("name").asString()).isEqualTo("dataset");
+		EntityExchangeResult<byte[]> control = post(zip, "pe\u0001ts\u0085.zip", Map.of());
+		assertThat(control.getStatus().value()).as(new String(control.getResponseBody())).isEqualTo(201);
+		assertThat(body(control).get("name").asString()).isEqualTo("pets");
+		// what the service makes of names no HTTP client sends
+		assertThat(DatasetService.datasetName(null, "a\u0000b.tar.gz")).isEqualTo("ab");
+		assertThat(DatasetService.datasetName(null, "C:\\uploads\\flowers.zip")).isEqualTo("flowers");
+		assertThat(DatasetService.datasetName(null, "\u0000")).isEqualTo("dataset");
+	}
+
+	// ---- a full disk (issue 14) ------------------------------------------------------
+
+	@Test
+	void aFullDiskIs507AndLeavesNothingBehind() throws IOException {
+		byte[] zip = archive().images("cat", 3, 40).images("dog", 3, 40).zip();
+		// full before the upload is copied
+		UsageConfiguration.USABLE.set(() -> 0L);
+		try {
+			JsonNode problem = assertRefused(zip, ProblemType.INSUFFICIENT_STORAGE, 507);
+			assertThat(problem.get("detail").asString()).contains("Not enough disk space");
+		}
+		finally {
+			UsageConfiguration.USABLE.set(null);
+		}
+		// full in the middle of the extraction: 4 files written, then no room
+		java.util.concurrent.atomic.AtomicInteger checks = new java.util.concurrent.atomic.AtomicInteger();
+		UsageConfiguration.USABLE.set(() -> (checks.incrementAndGet() <= 5) ? Long.MAX_VALUE / 2 : 1024L);
+		try {
+			assertRefused(zip, ProblemType.INSUFFICIENT_STORAGE, 507);
+			assertThat(checks.get()).isGreaterThan(5);
+		}
+		finally {
+			UsageConfiguration.USABLE.set(null);
+		}
+		assertThat(post(zip, "after.zip", Map.of()).getStatus().value()).isEqualTo(201);
 	}
 
 	// ---- happy paths ---------------------------------------------------------------
@@ -618,9 +832,26 @@ class DatasetApiTests extends AbstractIntegrationTests {
 
 		static final Set<UUID> IN_USE = ConcurrentHashMap.newKeySet();
 
+		/** The free disk space tests pretend, or null for the real one. */
+		static final AtomicReference<LongSupplier> USABLE = new AtomicReference<>();
+
 		@Bean
 		DatasetUsage testDatasetUsage() {
 			return IN_USE::contains;
+		}
+
+		@Bean
+		@Primary
+		DiskSpace testDiskSpace() {
+			return new DiskSpace() {
+
+				@Override
+				long usableBytes(Path dir) throws IOException {
+					LongSupplier usable = USABLE.get();
+					return (usable != null) ? usable.getAsLong() : super.usableBytes(dir);
+				}
+
+			};
 		}
 
 	}

@@ -17,7 +17,7 @@ import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 class DatasetPlannerTests {
 
 	private final DatasetPlanner planner = new DatasetPlanner(
-			new DatasetProperties(100, 1000, 100, 1000, 1000, 2, 32, 10, 0.2));
+			new DatasetProperties(100, 1000, 100, 1000, 1000, 2, 32, 10, 0.2, 0));
 
 	@Test
 	void everyClassWithTwoImagesGetsAValidationImage() {
@@ -45,6 +45,52 @@ class DatasetPlannerTests {
 			.isEqualTo(validationPaths(this.planner.plan(reversed, 0.3)))
 			.hasSize(6);
 		assertThat(validationPaths(this.planner.plan(files, 0.0))).isEmpty();
+	}
+
+	@Test
+	void labelsAreDistinctPlainTextForHumansToo() {
+		assertThatExceptionOfType(ApiException.class)
+			.isThrownBy(() -> DatasetPlanner.checkNames(List.of("dog", "line\nbreak", "nul\0")))
+			.satisfies((ex) -> {
+				assertThat(ex.type()).isEqualTo(ProblemType.INVALID_DATASET_LAYOUT);
+				assertThat(ex.properties().get("errors").toString()).contains("U+000A", "U+0000")
+					.doesNotContain("dog/");
+			});
+		// ß folds to ss, final sigma to sigma, composed é to decomposed é, K to the
+		// Kelvin sign
+		for (List<String> same : List.of(List.of("Straße", "STRASSE"), List.of("ΟΔΟΣ", "οδος"),
+				List.of("caf\u00e9", "CAFE\u0301"), List.of("Kelvin", "\u212Aelvin"))) {
+			List<String> labels = new ArrayList<>(same);
+			labels.add("other");
+			assertThatExceptionOfType(ApiException.class).as(same.toString())
+				.isThrownBy(() -> DatasetPlanner.checkNames(labels))
+				.satisfies(
+						(ex) -> assertThat(ex.getMessage()).contains("'" + same.get(0) + "', '" + same.get(1) + "'"));
+		}
+		// what stays allowed: accents, other scripts, emoji with joiners, spaces
+		DatasetPlanner.checkNames(List.of("café", "cafe", "猫", "👩\u200D🔬 scientist", "Golden Retriever"));
+	}
+
+	@Test
+	void aWarningTooLargeForItsColumnsIsCutToFit() {
+		Map<String, Double> weights = new java.util.LinkedHashMap<>();
+		for (int i = 0; i < 5000; i++) {
+			weights.put(i + "-" + "w".repeat(240), 1.0);
+		}
+		DatasetEntity.StoredWarning stored = DatasetService.storable(new DatasetSummary.Warning("class-imbalance",
+				"largest class '" + "l".repeat(3000) + "' has …", null, weights));
+		assertThat(stored.getMessage()).hasSize(DatasetService.MAX_WARNING_MESSAGE_LENGTH).endsWith("…");
+		assertThat(stored.getDetails()).doesNotContain("classWeights\":{").hasSizeLessThan(1000);
+
+		List<String> files = new ArrayList<>();
+		for (int i = 0; i < 100; i++) {
+			// control characters in file names are escaped six-fold in JSON
+			files.add("cat/" + "\u0001".repeat(4000) + i + ".png");
+		}
+		DatasetEntity.StoredWarning listed = DatasetService
+			.storable(new DatasetSummary.Warning("tiny-images", "100 tiny images", files, null));
+		assertThat(listed.getDetails()).hasSizeLessThanOrEqualTo(DatasetService.MAX_WARNING_DETAILS_LENGTH);
+		assertThat(listed.getMessage()).startsWith("100 tiny images (first ").endsWith(" files listed)");
 	}
 
 	@Test

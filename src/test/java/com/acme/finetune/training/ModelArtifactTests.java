@@ -65,6 +65,7 @@ class ModelArtifactTests {
 	void layoutIsDocumented() {
 		Path model = result.modelDir();
 		assertThat(model.resolve("model.params")).isRegularFile();
+		assertThat(model.resolve("labels.json")).hasContent("[\"red\",\"green\",\"blue\"]");
 		assertThat(model.resolve("synset.txt")).hasContent("red\ngreen\nblue");
 		assertThat(model.resolve("serving.properties")).content()
 			.contains("imageSize=32", "resizeShorter=37", "network=resnet50", "numClasses=3");
