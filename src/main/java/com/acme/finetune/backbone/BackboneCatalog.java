@@ -37,6 +37,7 @@ import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.core.io.InputStreamSource;
 import org.springframework.http.HttpStatus;
 import org.springframework.stereotype.Service;
+import org.springframework.transaction.support.TransactionTemplate;
 
 /**
  * What jobs can start from: the built-in ResNet-50s, uploaded TorchScript backbones and
@@ -75,9 +76,12 @@ public class BackboneCatalog {
 
 	private final ObjectProvider<BaseModelUsage> usages;
 
+	private final TransactionTemplate transaction;
+
 	BackboneCatalog(ArtifactStore store, DjlProperties djl, ModelCatalog models, BackboneRepository uploaded,
-			DjlRuntime runtime, ObjectProvider<BaseModelUsage> usages) {
+			DjlRuntime runtime, ObjectProvider<BaseModelUsage> usages, TransactionTemplate transaction) {
 		this.usages = usages;
+		this.transaction = transaction;
 		this.store = store;
 		this.djl = djl;
 		this.models = models;
@@ -158,17 +162,52 @@ public class BackboneCatalog {
 		if (IMAGENET.equals(id) || SCRATCH.equals(id)) {
 			throw ApiException.conflict("Built-in backbone " + id + " cannot be deleted");
 		}
-		BackboneEntity entity = this.uploaded.findById(id).orElseThrow(() -> ApiException.notFound("Backbone", id));
-		if (this.usages.orderedStream().anyMatch((usage) -> usage.isInUse(id))) {
-			throw new ApiException(ProblemType.BASE_MODEL_IN_USE,
-					"Backbone " + id + " is the base of an active job; cancel or wait for it first");
-		}
-		this.uploaded.delete(entity);
+		this.transaction.executeWithoutResult((status) -> {
+			// serialised with job submission (see lockForNewJob): a job created from this
+			// backbone commits before the check below, or finds the backbone gone
+			if (this.uploaded.lock(id).isEmpty()) {
+				throw ApiException.notFound("Backbone", id);
+			}
+			if (this.usages.orderedStream().anyMatch((usage) -> usage.isInUse(id))) {
+				throw new ApiException(ProblemType.BASE_MODEL_IN_USE,
+						"Backbone " + id + " is the base of an active job; cancel or wait for it first");
+			}
+			this.uploaded.deleteById(id);
+		});
 		try {
 			ArtifactStore.deleteRecursively(this.store.area("backbones", id));
 		}
 		catch (IOException ex) {
 			throw new UncheckedIOException(ex);
+		}
+	}
+
+	/**
+	 * Locks the row of the base model a job is being created from until the caller's
+	 * transaction ends, so that a concurrent delete of that model or backbone waits for
+	 * the job (and then refuses) or, when the delete went first, the job is refused.
+	 * Built-in backbones cannot be deleted and need no lock.
+	 * @throws ApiException (422) when the base model no longer exists
+	 */
+	public void lockForNewJob(String baseModel) {
+		if (SCRATCH.equals(baseModel) || IMAGENET.equals(baseModel)) {
+			return;
+		}
+		boolean exists;
+		if (baseModel.startsWith("model:")) {
+			try {
+				this.models.lockForNewJob(UUID.fromString(baseModel.substring("model:".length())));
+				exists = true;
+			}
+			catch (ApiException | IllegalArgumentException ex) {
+				exists = false;
+			}
+		}
+		else {
+			exists = !this.uploaded.lock(baseModel).isEmpty();
+		}
+		if (!exists) {
+			throw new ApiException(ProblemType.BACKBONE_UNAVAILABLE, "Base model " + baseModel + " no longer exists");
 		}
 	}
 

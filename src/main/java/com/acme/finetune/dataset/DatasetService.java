@@ -39,6 +39,7 @@ import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.jdbc.core.namedparam.NamedParameterJdbcTemplate;
 import org.springframework.stereotype.Service;
 import org.springframework.transaction.PlatformTransactionManager;
+import org.springframework.transaction.support.TransactionSynchronizationManager;
 import org.springframework.transaction.support.TransactionTemplate;
 
 /**
@@ -177,11 +178,12 @@ public class DatasetService {
 			String sha = ArtifactStore.hex(digest.digest());
 			Path extracted = Files.createDirectory(work.resolve("files"));
 			// the same key with the same archive, name and split returns the first
-			// dataset
-			return this.idempotency.once("datasets", idempotencyKey, sha + "|" + datasetName + "|" + split, () -> {
+			// dataset; the key is claimed before the extraction, which runs in no
+			// transaction
+			return this.idempotency.once("datasets", idempotencyKey, sha + "|" + datasetName + "|" + split, (claim) -> {
 				ArchiveIntake.Extraction files = extract(archive, extracted);
 				DatasetPlanner.Plan plan = new DatasetPlanner(this.properties).plan(files, split);
-				return store(plan, datasetName, size, sha).id();
+				return store(plan, datasetName, size, sha, claim).id();
 			}, this::find);
 		}
 		catch (IOException | UncheckedIOException ex) {
@@ -202,6 +204,11 @@ public class DatasetService {
 	 */
 	void delete(UUID id) {
 		this.tx.executeWithoutResult((status) -> {
+			// serialised with job submission (see lockForNewJob): a job created for this
+			// dataset commits before the usage check below, or finds the dataset gone
+			if (lock(id).isEmpty()) {
+				throw ApiException.notFound("Dataset", id);
+			}
 			DatasetEntity dataset = load(id);
 			if (this.usages.orderedStream().anyMatch((usage) -> usage.isInUse(id))) {
 				throw new ApiException(ProblemType.DATASET_IN_USE,
@@ -236,7 +243,30 @@ public class DatasetService {
 		});
 	}
 
-	private DatasetSummary store(DatasetPlanner.Plan plan, String name, long size, String sha) {
+	/**
+	 * Locks the dataset's row until the caller's transaction ends, so that a concurrent
+	 * delete waits for the job the caller is creating (and then refuses, 409) or, when
+	 * the delete went first, this finds no dataset.
+	 * @throws ApiException (404) when there is no such dataset (any more)
+	 * @throws IllegalStateException outside a transaction
+	 */
+	public void lockForNewJob(UUID id) {
+		if (!TransactionSynchronizationManager.isActualTransactionActive()) {
+			throw new IllegalStateException("A dataset lock only lasts as long as a transaction");
+		}
+		if (lock(id).isEmpty()) {
+			throw ApiException.notFound("Dataset", id);
+		}
+	}
+
+	private List<Integer> lock(UUID id) {
+		// FOR UPDATE rather than FOR SHARE: H2, the zero-install database, has only the
+		// former; submissions for one dataset take turns for a few milliseconds
+		return this.jdbc.queryForList("select 1 from dataset where id = ? for update", Integer.class, id);
+	}
+
+	private DatasetSummary store(DatasetPlanner.Plan plan, String name, long size, String sha,
+			IdempotencyKeys.Claim claim) {
 		List<String> created = new ArrayList<>();
 		try {
 			return this.tx.execute((status) -> {
@@ -257,6 +287,7 @@ public class DatasetService {
 				Map<String, ArchiveIntake.ExtractedFile> blobs = new TreeMap<>();
 				plan.files().forEach((f) -> blobs.putIfAbsent(f.file().sha256(), f.file()));
 				addBlobReferences(blobs);
+				claim.complete(saved.getId());
 				for (ArchiveIntake.ExtractedFile file : blobs.values()) {
 					try {
 						if (this.store.putBlob(file.tempFile(), file.sha256())) {

@@ -1,18 +1,11 @@
 package com.acme.finetune.job;
 
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.security.GeneralSecurityException;
-import java.time.Duration;
-import java.util.HexFormat;
 import java.util.UUID;
 
-import javax.crypto.Mac;
-import javax.crypto.spec.SecretKeySpec;
-
+import com.acme.finetune.webhook.WebhookRefusedException;
+import com.acme.finetune.webhook.Webhooks;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import tools.jackson.databind.ObjectMapper;
@@ -20,72 +13,90 @@ import tools.jackson.databind.ObjectMapper;
 import org.springframework.stereotype.Component;
 
 /**
- * Delivers a job's JSON to its {@code callbackUrl} when it reaches a terminal status.
- * Runs as its own queued task, so a slow or failing receiver never blocks a worker, and
- * failures are retried with exponential backoff by the queue. The body is signed with
- * HMAC-SHA256 in the {@value #SIGNATURE_HEADER} header ({@code sha256=<hex>}).
+ * Delivers a job's JSON to its {@code callbackUrl} when it reaches a terminal status, as
+ * a Standard Webhooks message (see {@link Webhooks}) signed with
+ * {@code app.jobs.callback-secret}. Runs as its own queued task, so a slow or failing
+ * receiver never blocks a worker, and failures are retried with exponential backoff by
+ * the queue, each attempt with the message's one {@code webhook-id} and a fresh
+ * timestamp. A target the SSRF policy refuses at delivery time is not retried.
  */
 @Component
 class JobCallbacks {
-
-	static final String SIGNATURE_HEADER = "X-Finetune-Signature";
 
 	private static final Logger log = LoggerFactory.getLogger(JobCallbacks.class);
 
 	private final JobService jobs;
 
-	private final JobProperties properties;
+	private final Webhooks webhooks;
 
 	private final ObjectMapper json;
 
-	private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+	private final byte[] key;
 
-	JobCallbacks(JobService jobs, JobProperties properties, ObjectMapper json) {
+	JobCallbacks(JobService jobs, JobProperties properties, Webhooks webhooks, ObjectMapper json) {
 		this.jobs = jobs;
-		this.properties = properties;
+		this.webhooks = webhooks;
 		this.json = json;
+		// a malformed whsec_ secret stops the start, not the first delivery
+		this.key = Webhooks.signingKey(properties.callbackSecret());
+		if (this.key == null) {
+			log.warn("app.jobs.callback-secret is empty: job callbacks are sent unsigned");
+		}
 	}
 
-	void deliver(String jobId) {
-		JobView job = this.jobs.get(UUID.fromString(jobId));
+	/**
+	 * Delivers one attempt.
+	 * @param message the queued message ({@link JobQueue#enqueueCallback})
+	 */
+	void deliver(Message message) {
+		JobView job = this.jobs.get(message.jobId());
 		String url = job.spec().callbackUrl();
 		if (url == null) {
 			return;
 		}
 		byte[] body = this.json.writeValueAsBytes(job);
-		HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(url))
-			.timeout(Duration.ofSeconds(10))
-			.header("Content-Type", "application/json")
-			.header("X-Finetune-Job-Id", jobId)
-			.POST(HttpRequest.BodyPublishers.ofByteArray(body));
-		if (!this.properties.callbackSecret().isEmpty()) {
-			request.header(SIGNATURE_HEADER, "sha256=" + sign(this.properties.callbackSecret(), body));
-		}
-		HttpResponse<Void> response;
+		int status;
 		try {
-			response = this.http.send(request.build(), HttpResponse.BodyHandlers.discarding());
+			status = this.webhooks.post(url, message.webhookId(), body, this.key);
 		}
-		catch (Exception ex) {
-			if (ex instanceof InterruptedException) {
-				Thread.currentThread().interrupt();
-			}
-			throw new IllegalStateException("Callback for job " + jobId + " failed: " + ex, ex);
+		catch (WebhookRefusedException ex) {
+			log.warn("Callback for job {} not sent: its callbackUrl {}", message.jobId(), ex.getMessage());
+			return;
 		}
-		if (response.statusCode() / 100 != 2) {
-			throw new IllegalStateException("Callback for job " + jobId + " answered " + response.statusCode());
+		catch (IOException ex) {
+			throw new IllegalStateException("Callback for job " + message.jobId() + " failed: " + ex, ex);
 		}
-		log.info("Callback for job {} delivered ({})", jobId, response.statusCode());
+		if (status / 100 != 2) {
+			throw new IllegalStateException("Callback for job " + message.jobId() + " answered " + status);
+		}
+		log.info("Callback {} for job {} delivered ({})", message.webhookId(), message.jobId(), status);
 	}
 
-	static String sign(String secret, byte[] body) {
-		try {
-			Mac mac = Mac.getInstance("HmacSHA256");
-			mac.init(new SecretKeySpec(secret.getBytes(StandardCharsets.UTF_8), "HmacSHA256"));
-			return HexFormat.of().formatHex(mac.doFinal(body));
+	/**
+	 * A callback message: the job and the {@code webhook-id} every attempt carries.
+	 */
+	record Message(UUID jobId, String webhookId) {
+
+		static Message create(UUID jobId) {
+			return new Message(jobId, "msg_" + UUID.randomUUID().toString().replace("-", ""));
 		}
-		catch (GeneralSecurityException ex) {
-			throw new IllegalStateException(ex);
+
+		/**
+		 * Reads the task data ({@code <jobId> <webhookId>}); data queued before message
+		 * ids existed is the job id alone, and gets an id derived from the task instance,
+		 * stable across its retries.
+		 */
+		static Message parse(String instanceId, String data) {
+			String[] parts = data.split(" ", 2);
+			String webhookId = (parts.length == 2) ? parts[1] : "msg_"
+					+ UUID.nameUUIDFromBytes(instanceId.getBytes(StandardCharsets.UTF_8)).toString().replace("-", "");
+			return new Message(UUID.fromString(parts[0]), webhookId);
 		}
+
+		String data() {
+			return this.jobId + " " + this.webhookId;
+		}
+
 	}
 
 }

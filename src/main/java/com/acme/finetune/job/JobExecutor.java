@@ -4,6 +4,7 @@ import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.function.BooleanSupplier;
 
@@ -18,12 +19,15 @@ import org.slf4j.MDC;
 import tools.jackson.databind.ObjectMapper;
 
 import org.springframework.stereotype.Component;
+import org.springframework.transaction.support.TransactionTemplate;
 
 /**
  * A job's state machine on the worker side: claims a queued job, runs an attempt, and
  * records where it ended. A job that lost its process or worker goes back to the queue
  * ({@code attempts + 1}) until {@code maxAttempts}, then FAILED; it is never left
- * RUNNING.
+ * RUNNING: an attempt whose outcome could not be recorded is recovered by the retry of
+ * its execution, and a job left without an execution is queued again by the periodic
+ * sweep.
  */
 @Component
 class JobExecutor implements JobWork {
@@ -48,8 +52,12 @@ class JobExecutor implements JobWork {
 
 	private final ObjectMapper json;
 
+	private final TransactionTemplate transaction;
+
 	JobExecutor(JobRepository jobs, JobEpochRepository epochs, JobEvents events, JobRunner runner, ModelCatalog models,
-			JobProperties properties, JobMetrics metrics, JobQueue queue, ObjectMapper json) {
+			JobProperties properties, JobMetrics metrics, JobQueue queue, ObjectMapper json,
+			TransactionTemplate transaction) {
+		this.transaction = transaction;
 		this.jobs = jobs;
 		this.epochs = epochs;
 		this.events = events;
@@ -65,44 +73,83 @@ class JobExecutor implements JobWork {
 	public boolean execute(UUID jobId, String node, BooleanSupplier shuttingDown) {
 		MDC.put("jobId", jobId.toString());
 		try {
-			if (this.jobs.claim(jobId, node, Instant.now()) == 0) {
-				log.info("Job {} is no longer queued; dropping its execution", jobId);
+			JobEntity job = claim(jobId, node);
+			if (job == null) {
 				return false;
 			}
-			JobEntity job = this.jobs.findById(jobId).orElseThrow();
 			JobSpec spec = this.json.readValue(job.spec, JobSpec.class);
-			this.epochs.deleteByJobId(jobId);
-			status(job.id, JobStatus.RUNNING, Map.of("attempt", job.attempts, "node", node));
-			log.info("Job {} started on {} (attempt {}/{})", jobId, node, job.attempts, this.properties.maxAttempts());
 			long started = System.nanoTime();
-			Outcome outcome = this.runner.run(job, spec, shuttingDown);
-			if (outcome instanceof Outcome.Succeeded succeeded) {
-				succeed(job, spec, succeeded.result());
-				this.metrics.finished(JobStatus.SUCCEEDED, System.nanoTime() - started);
-				return false;
+			Outcome outcome;
+			try {
+				this.epochs.deleteByJobId(jobId);
+				status(job.id, JobStatus.RUNNING, Map.of("attempt", job.attempts, "node", node));
+				log.info("Job {} started on {} (attempt {}/{})", jobId, node, job.attempts,
+						this.properties.maxAttempts());
+				outcome = this.runner.run(job, spec, shuttingDown);
 			}
-			if (outcome instanceof Outcome.Failed failed) {
-				end(jobId, JobStatus.FAILED, failed.message(), failed.type());
-				this.metrics.finished(JobStatus.FAILED, System.nanoTime() - started);
-				return false;
+			catch (RuntimeException ex) {
+				log.error("Job {} failed in the worker", jobId, ex);
+				outcome = new Outcome.Failed("The worker could not run the job: " + ex.getMessage(),
+						ex.getClass().getName());
 			}
-			if (outcome instanceof Outcome.Cancelled) {
-				end(jobId, JobStatus.CANCELLED, null, null);
-				this.metrics.finished(JobStatus.CANCELLED, System.nanoTime() - started);
-				return false;
-			}
-			Outcome.Interrupted interrupted = (Outcome.Interrupted) outcome;
-			return handBack(jobId, interrupted.message(), interrupted.type());
-		}
-		catch (RuntimeException ex) {
-			log.error("Job {} failed in the worker", jobId, ex);
-			end(jobId, JobStatus.FAILED, "The worker could not run the job: " + ex.getMessage(),
-					ex.getClass().getName());
-			return false;
+			// Recording the outcome is not caught: when it fails (a database blip) or an
+			// Error escapes, this execution fails, the queue runs it again, and claim()
+			// finds the job RUNNING under its own execution and recovers it.
+			return record(job, spec, outcome, System.nanoTime() - started);
 		}
 		finally {
 			MDC.remove("jobId");
 		}
+	}
+
+	/**
+	 * Claims the job for this attempt: a QUEUED job becomes RUNNING here; a job already
+	 * RUNNING is recovered. The queue hands a job's one execution to one worker at a
+	 * time, so a RUNNING job met here lost its previous attempt without a recorded
+	 * outcome (its end failed, or an Error escaped): it ends SUCCEEDED when that attempt
+	 * had registered its model, CANCELLED or FAILED when cancel was asked or attempts are
+	 * used up, and otherwise runs again. Null when there is nothing to run.
+	 */
+	private JobEntity claim(UUID jobId, String node) {
+		if (this.jobs.claim(jobId, node, Instant.now()) == 0) {
+			JobEntity current = this.jobs.findById(jobId).orElse(null);
+			if (current == null || current.status != JobStatus.RUNNING) {
+				log.info("Job {} is no longer queued; dropping its execution", jobId);
+				return null;
+			}
+			log.warn("Job {} is RUNNING but its attempt {} on {} ended without recording an outcome; recovering it",
+					jobId, current.attempts, current.node);
+			if (!handBack(jobId,
+					"Attempt " + current.attempts + " on " + current.node + " ended without recording its outcome",
+					"AttemptLost") || this.jobs.claim(jobId, node, Instant.now()) == 0) {
+				return null;
+			}
+		}
+		return this.jobs.findById(jobId).orElseThrow();
+	}
+
+	/**
+	 * Records where an attempt ended.
+	 * @return whether the job went back to the queue
+	 */
+	private boolean record(JobEntity job, JobSpec spec, Outcome outcome, long nanos) {
+		if (outcome instanceof Outcome.Succeeded succeeded) {
+			succeed(job, spec, succeeded.result());
+			this.metrics.finished(JobStatus.SUCCEEDED, nanos);
+			return false;
+		}
+		if (outcome instanceof Outcome.Failed failed) {
+			end(job.id, JobStatus.FAILED, failed.message(), failed.type());
+			this.metrics.finished(JobStatus.FAILED, nanos);
+			return false;
+		}
+		if (outcome instanceof Outcome.Cancelled) {
+			end(job.id, JobStatus.CANCELLED, null, null);
+			this.metrics.finished(JobStatus.CANCELLED, nanos);
+			return false;
+		}
+		Outcome.Interrupted interrupted = (Outcome.Interrupted) outcome;
+		return handBack(job.id, interrupted.message(), interrupted.type());
 	}
 
 	@Override
@@ -118,20 +165,50 @@ class JobExecutor implements JobWork {
 		return handBack(jobId, "The worker node " + job.node + " stopped responding", "WorkerLost");
 	}
 
-	/** Cancels a job that no worker has started; false when it is no longer queued. */
-	boolean cancelQueued(UUID jobId) {
-		if (this.jobs.end(jobId, JobStatus.CANCELLED, null, null, Instant.now(), List.of(JobStatus.QUEUED)) == 0) {
-			return false;
+	@Override
+	public void reviveOrphans() {
+		Instant before = Instant.now().minus(JobQueue.leaseTimeout(this.properties));
+		for (UUID jobId : this.jobs.findActiveWithoutExecution(before)) {
+			if (this.queue.enqueueIfAbsent(jobId)) {
+				log.warn("Job {} was active with no execution in the queue; queued it again", jobId);
+			}
 		}
-		this.queue.dequeue(jobId);
-		terminal(jobId, JobStatus.CANCELLED, Map.of());
-		return true;
 	}
 
-	/** Requeues an interrupted job, or ends it when cancelled or out of attempts. */
+	/** Cancels a job that no worker has started; false when it is no longer queued. */
+	boolean cancelQueued(UUID jobId) {
+		Boolean cancelled = this.transaction.execute((tx) -> {
+			if (this.jobs.end(jobId, JobStatus.CANCELLED, null, null, Instant.now(), List.of(JobStatus.QUEUED)) == 0) {
+				return false;
+			}
+			terminal(jobId, JobStatus.CANCELLED, Map.of());
+			return true;
+		});
+		if (Boolean.TRUE.equals(cancelled)) {
+			this.queue.dequeue(jobId);
+		}
+		return Boolean.TRUE.equals(cancelled);
+	}
+
+	/**
+	 * Requeues an interrupted job, or ends it: SUCCEEDED when the attempt registered its
+	 * model before it was cut off, CANCELLED when cancel was asked, FAILED when out of
+	 * attempts.
+	 * @return whether the job is QUEUED again
+	 */
 	private boolean handBack(UUID jobId, String message, String type) {
 		JobEntity job = this.jobs.findById(jobId).orElse(null);
 		if (job == null || job.status != JobStatus.RUNNING) {
+			return false;
+		}
+		Optional<ModelView> model = this.models.findByJob(jobId);
+		if (model.isPresent()) {
+			log.warn("Job {} had registered model {} before its attempt was cut off; it succeeded", jobId,
+					model.get().id());
+			Map<String, Object> finalMetrics = new LinkedHashMap<>();
+			finalMetrics.put("perClass", model.get().metrics().get("perClass"));
+			finalMetrics.put("confusionMatrix", model.get().metrics().get("confusionMatrix"));
+			recordSuccess(jobId, model.get().id(), finalMetrics);
 			return false;
 		}
 		if (job.cancelRequested) {
@@ -142,12 +219,17 @@ class JobExecutor implements JobWork {
 			end(jobId, JobStatus.FAILED, message + "; giving up after " + job.attempts + " attempt(s)", type);
 			return false;
 		}
-		if (this.jobs.requeue(jobId, message, type, Instant.now()) == 0) {
-			return false;
+		Boolean requeued = this.transaction.execute((tx) -> {
+			if (this.jobs.requeue(jobId, message, type, Instant.now()) == 0) {
+				return false;
+			}
+			status(jobId, JobStatus.QUEUED, Map.of("attempt", job.attempts, "reason", message));
+			return true;
+		});
+		if (Boolean.TRUE.equals(requeued)) {
+			log.warn("Job {} back in the queue after attempt {}: {}", jobId, job.attempts, message);
 		}
-		log.warn("Job {} back in the queue after attempt {}: {}", jobId, job.attempts, message);
-		status(jobId, JobStatus.QUEUED, Map.of("attempt", job.attempts, "reason", message));
-		return true;
+		return Boolean.TRUE.equals(requeued);
 	}
 
 	private void succeed(JobEntity job, JobSpec spec, TrainingResult result) {
@@ -172,22 +254,34 @@ class JobExecutor implements JobWork {
 					spec.baseModel(), Map.of("upTo", spec.freeze().upTo(), "batchNorm", spec.freeze().batchNorm()),
 					spec.hyperparameters().imageSize(), modelMetrics, result.parameters().total(),
 					result.parameters().trainable(), result.modelDir()));
-		if (this.jobs.succeed(job.id, model.id(), this.json.writeValueAsString(finalMetrics), Instant.now()) == 0) {
-			log.warn("Job {} finished training but was no longer RUNNING", job.id);
-			return;
-		}
-		terminal(job.id, JobStatus.SUCCEEDED, Map.of("modelId", model.id()));
+		recordSuccess(job.id, model.id(), finalMetrics);
+	}
+
+	/**
+	 * The job's end, its events and its callback in one transaction: all of them or, when
+	 * the database fails, none, and the job stays RUNNING for claim() to recover.
+	 */
+	private void recordSuccess(UUID jobId, UUID modelId, Map<String, Object> finalMetrics) {
+		this.transaction.executeWithoutResult((tx) -> {
+			if (this.jobs.succeed(jobId, modelId, this.json.writeValueAsString(finalMetrics), Instant.now()) == 0) {
+				log.warn("Job {} finished training but was no longer RUNNING", jobId);
+				return;
+			}
+			terminal(jobId, JobStatus.SUCCEEDED, Map.of("modelId", modelId));
+		});
 	}
 
 	private void end(UUID jobId, JobStatus status, String message, String type) {
-		if (this.jobs.end(jobId, status, message, type, Instant.now(), List.of(JobStatus.RUNNING)) == 0) {
-			return;
-		}
-		Map<String, Object> data = new LinkedHashMap<>();
-		if (message != null) {
-			data.put("error", Map.of("message", message, "type", (type != null) ? type : "Error"));
-		}
-		terminal(jobId, status, data);
+		this.transaction.executeWithoutResult((tx) -> {
+			if (this.jobs.end(jobId, status, message, type, Instant.now(), List.of(JobStatus.RUNNING)) == 0) {
+				return;
+			}
+			Map<String, Object> data = new LinkedHashMap<>();
+			if (message != null) {
+				data.put("error", Map.of("message", message, "type", (type != null) ? type : "Error"));
+			}
+			terminal(jobId, status, data);
+		});
 	}
 
 	private void terminal(UUID jobId, JobStatus status, Map<String, Object> extra) {

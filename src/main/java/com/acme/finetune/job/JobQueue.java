@@ -19,7 +19,9 @@ import com.github.kagkarlsson.scheduler.task.Task;
 import com.github.kagkarlsson.scheduler.task.TaskInstanceId;
 import com.github.kagkarlsson.scheduler.task.helper.CustomTask;
 import com.github.kagkarlsson.scheduler.task.helper.OneTimeTask;
+import com.github.kagkarlsson.scheduler.task.helper.RecurringTask;
 import com.github.kagkarlsson.scheduler.task.helper.Tasks;
+import com.github.kagkarlsson.scheduler.task.schedule.FixedDelay;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -45,6 +47,8 @@ class JobQueue implements SmartLifecycle {
 
 	static final String CALLBACK_TASK = "job-callback";
 
+	static final String SWEEP_TASK = "job-orphan-sweep";
+
 	private static final String CALLBACK_TABLE = "callback_tasks";
 
 	private final JobProperties properties;
@@ -56,6 +60,8 @@ class JobQueue implements SmartLifecycle {
 	private final CustomTask<Void> trainTask;
 
 	private final OneTimeTask<String> callbackTask;
+
+	private final RecurringTask<Void> sweepTask;
 
 	private final SchedulerClient client;
 
@@ -103,7 +109,12 @@ class JobQueue implements SmartLifecycle {
 		this.callbackTask = Tasks.oneTime(CALLBACK_TASK, String.class)
 			.onFailure(new FailureHandler.MaxRetriesFailureHandler<>(properties.callbackMaxRetries(),
 					new FailureHandler.ExponentialBackoffFailureHandler<>(Duration.ofSeconds(5), 2.0)))
-			.execute((instance, context) -> callbacks.get().deliver(instance.getData()));
+			.execute((instance, context) -> callbacks.get()
+				.deliver(JobCallbacks.Message.parse(instance.getId(), instance.getData())));
+		// on the callback scheduler, which runs on every node with threads of its own, so
+		// a worker busy training does not delay it
+		this.sweepTask = Tasks.recurring(SWEEP_TASK, FixedDelay.of(leaseTimeout(properties)))
+			.execute((instance, context) -> executor.get().reviveOrphans());
 		this.client = SchedulerClient.Builder.create(this.dataSource, List.of(this.trainTask)).build();
 		this.callbackClient = SchedulerClient.Builder.create(this.dataSource, List.of(this.callbackTask))
 			.tableName(CALLBACK_TABLE)
@@ -126,9 +137,21 @@ class JobQueue implements SmartLifecycle {
 		}
 	}
 
-	/** Queues a callback delivery for a job's terminal status. */
+	/**
+	 * Gives a job an execution unless it has one; false when it had. A job whose
+	 * execution was lost (see {@link JobWork#reviveOrphans}) is queued again this way.
+	 */
+	boolean enqueueIfAbsent(UUID jobId) {
+		return this.client.scheduleIfNotExists(this.trainTask.instance(jobId.toString()), Instant.now());
+	}
+
+	/**
+	 * Queues a callback delivery for a job's terminal status, with the message id all its
+	 * attempts carry.
+	 */
 	void enqueueCallback(UUID jobId, String status) {
-		this.callbackClient.schedule(this.callbackTask.instance(jobId + ":" + status, jobId.toString()), Instant.now());
+		JobCallbacks.Message message = JobCallbacks.Message.create(jobId);
+		this.callbackClient.schedule(this.callbackTask.instance(jobId + ":" + status, message.data()), Instant.now());
 	}
 
 	String nodeName() {
@@ -138,6 +161,7 @@ class JobQueue implements SmartLifecycle {
 	@Override
 	public void start() {
 		this.callbackScheduler = Scheduler.create(this.dataSource, List.<Task<?>>of(this.callbackTask))
+			.startTasks(this.sweepTask)
 			.tableName(CALLBACK_TABLE)
 			.schedulerName(new SchedulerName.Fixed(this.nodeName))
 			.threads(2)
@@ -173,11 +197,16 @@ class JobQueue implements SmartLifecycle {
 			current.stop();
 			this.scheduler = null;
 		}
+		Scheduler callbacks = this.callbackScheduler;
+		if (callbacks != null) {
+			callbacks.stop();
+			this.callbackScheduler = null;
+		}
 	}
 
 	@Override
 	public boolean isRunning() {
-		return this.scheduler != null;
+		return this.scheduler != null || this.callbackScheduler != null;
 	}
 
 	@Override
@@ -185,6 +214,14 @@ class JobQueue implements SmartLifecycle {
 		// stop before the web server's graceful shutdown and long before the DataSource
 		// closes
 		return Integer.MAX_VALUE - 10;
+	}
+
+	/**
+	 * How long a job's execution may go without a heartbeat before the queue treats its
+	 * worker as dead; the sweep runs as often and spares jobs that changed more recently.
+	 */
+	static Duration leaseTimeout(JobProperties properties) {
+		return properties.heartbeatInterval().multipliedBy(properties.missedHeartbeats());
 	}
 
 	private static String nodeName(JobProperties properties) {

@@ -79,6 +79,19 @@ interface JobRepository extends JpaRepository<JobEntity, UUID> {
 	@Query("select j.cancelRequested from JobEntity j where j.id = :id")
 	boolean isCancelRequested(UUID id);
 
+	/**
+	 * Queued and running jobs without an execution in the queue, untouched since
+	 * {@code before}: nothing would ever run or end them.
+	 */
+	@Query(value = ACTIVE_WITHOUT_EXECUTION, nativeQuery = true)
+	List<UUID> findActiveWithoutExecution(Instant before);
+
+	/** Portable SQL (PostgreSQL and H2) of {@link #findActiveWithoutExecution}. */
+	String ACTIVE_WITHOUT_EXECUTION = """
+			select j.id from jobs j where j.status in ('QUEUED', 'RUNNING') and j.updated_at < :before
+			and not exists (select 1 from scheduled_tasks s where s.task_name = 'train-job'
+			and s.task_instance = cast(j.id as varchar(36)))""";
+
 	@Query("select j.status, count(j) from JobEntity j group by j.status")
 	List<Object[]> countByStatus();
 

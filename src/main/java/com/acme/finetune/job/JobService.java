@@ -1,5 +1,6 @@
 package com.acme.finetune.job;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -11,6 +12,7 @@ import com.acme.finetune.web.ApiException;
 import com.acme.finetune.web.IdempotencyKeys;
 import com.acme.finetune.web.PageResponse;
 import com.acme.finetune.web.ProblemType;
+import com.acme.finetune.webhook.WebhookTargets;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.ObjectMapper;
@@ -50,9 +52,12 @@ public class JobService {
 
 	private final ObjectMapper json;
 
+	private final WebhookTargets webhookTargets;
+
 	JobService(JobRepository jobs, JobEpochRepository epochs, JobQueue queue, JobEvents events, JobExecutor executor,
 			DatasetService datasets, BackboneCatalog backbones, IdempotencyKeys idempotency,
-			TransactionTemplate transaction, ObjectMapper json) {
+			TransactionTemplate transaction, ObjectMapper json, WebhookTargets webhookTargets) {
+		this.webhookTargets = webhookTargets;
 		this.jobs = jobs;
 		this.epochs = epochs;
 		this.queue = queue;
@@ -69,8 +74,8 @@ public class JobService {
 	public JobView submit(JsonNode body, String idempotencyKey) {
 		JobSpec spec = check(body);
 		String specJson = this.json.writeValueAsString(spec);
-		return this.idempotency.once(IDEMPOTENCY_SCOPE, idempotencyKey, specJson, () -> create(spec, specJson),
-				this::get);
+		return this.idempotency.once(IDEMPOTENCY_SCOPE, idempotencyKey, specJson,
+				(claim) -> create(spec, specJson, claim), this::get);
 	}
 
 	/**
@@ -79,28 +84,59 @@ public class JobService {
 	 */
 	JobSpec check(JsonNode body) {
 		JobSpecParser.Result parsed = JobSpecParser.parse(body);
-		if (!parsed.violations().isEmpty()) {
-			throw new ApiException(ProblemType.VALIDATION,
-					parsed.violations().size() + " problem(s) with the job specification")
-				.with("errors", parsed.violations());
+		List<Map<String, String>> violations = new ArrayList<>(parsed.violations());
+		violations.addAll(callbackViolations(body, parsed));
+		if (!violations.isEmpty()) {
+			throw new ApiException(ProblemType.VALIDATION, violations.size() + " problem(s) with the job specification")
+				.with("errors", violations);
 		}
 		JobSpec spec = parsed.spec();
 		try {
 			this.datasets.find(spec.datasetId());
 		}
 		catch (ApiException ex) {
-			if (ex.type() != ProblemType.NOT_FOUND) {
-				throw ex;
-			}
-			throw new ApiException(ProblemType.VALIDATION, "The dataset does not exist").with("errors", List
-				.of(Map.of("field", "datasetId", "message", "dataset " + spec.datasetId() + " does not exist")));
+			throw datasetMissing(spec, ex);
 		}
 		this.backbones.resolve(spec.baseModel());
 		return spec;
 	}
 
-	private UUID create(JobSpec spec, String specJson) {
+	/**
+	 * Where a well-formed {@code callbackUrl} must not point (SSRF): the parser checks
+	 * its form, the webhook policy its host.
+	 */
+	private List<Map<String, String>> callbackViolations(JsonNode body, JobSpecParser.Result parsed) {
+		JsonNode url = (body != null && body.isObject()) ? body.get("callbackUrl") : null;
+		boolean reported = parsed.violations().stream().anyMatch((v) -> "callbackUrl".equals(v.get("field")));
+		if (url == null || !url.isString() || reported) {
+			return List.of();
+		}
+		return this.webhookTargets.violations(url.asString())
+			.stream()
+			.map((message) -> Map.of("field", "callbackUrl", "message", message))
+			.toList();
+	}
+
+	private static ApiException datasetMissing(JobSpec spec, ApiException ex) {
+		if (ex.type() != ProblemType.NOT_FOUND) {
+			return ex;
+		}
+		return new ApiException(ProblemType.VALIDATION, "The dataset does not exist").with("errors",
+				List.of(Map.of("field", "datasetId", "message", "dataset " + spec.datasetId() + " does not exist")));
+	}
+
+	private UUID create(JobSpec spec, String specJson, IdempotencyKeys.Claim claim) {
 		return this.transaction.execute((status) -> {
+			// Holds the dataset's and base model's rows until the job is committed, so a
+			// concurrent delete of either waits and then sees the job (409), or, if it
+			// went first, this submission finds them gone.
+			try {
+				this.datasets.lockForNewJob(spec.datasetId());
+			}
+			catch (ApiException ex) {
+				throw datasetMissing(spec, ex);
+			}
+			this.backbones.lockForNewJob(spec.baseModel());
 			JobEntity job = new JobEntity();
 			job.id = UUID.randomUUID();
 			job.status = JobStatus.QUEUED;
@@ -113,6 +149,7 @@ public class JobService {
 			this.jobs.saveAndFlush(job);
 			this.queue.enqueue(job.id);
 			this.events.append(job.id, JobEvents.STATUS, Map.of("status", JobStatus.QUEUED));
+			claim.complete(job.id);
 			return job.id;
 		});
 	}

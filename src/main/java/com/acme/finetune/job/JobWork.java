@@ -18,4 +18,13 @@ interface JobWork {
 	 */
 	boolean workerDied(UUID jobId);
 
+	/**
+	 * Called periodically on one node: queues again every active job that has no
+	 * execution left (its attempt ended without recording an outcome, or it was left
+	 * RUNNING by an older version), so that it is retried or failed instead of staying
+	 * RUNNING with no lease.
+	 */
+	default void reviveOrphans() {
+	}
+
 }

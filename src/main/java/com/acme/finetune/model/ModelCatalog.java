@@ -24,6 +24,7 @@ import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.context.ApplicationEventPublisher;
 import org.springframework.data.domain.Pageable;
 import org.springframework.stereotype.Service;
+import org.springframework.transaction.annotation.Propagation;
 import org.springframework.transaction.annotation.Transactional;
 
 /**
@@ -91,6 +92,25 @@ public class ModelCatalog {
 		return this.models.findById(id).map(this::view);
 	}
 
+	/** The model a job registered, if it got that far. */
+	@Transactional(readOnly = true)
+	public Optional<ModelView> findByJob(UUID jobId) {
+		return this.models.findFirstByJobIdOrderByCreatedAtAsc(jobId).map(this::view);
+	}
+
+	/**
+	 * Locks the model's row until the caller's transaction ends, so that a concurrent
+	 * delete waits for the job the caller is creating from it (and then refuses), or,
+	 * when the delete went first, this finds no model.
+	 * @throws ApiException (404) when there is no such model
+	 */
+	@Transactional(propagation = Propagation.MANDATORY)
+	public void lockForNewJob(UUID id) {
+		if (this.models.lock(id).isEmpty()) {
+			throw ApiException.notFound("Model", id);
+		}
+	}
+
 	public ModelView get(UUID id) {
 		return find(id).orElseThrow(() -> ApiException.notFound("Model", id));
 	}
@@ -114,6 +134,11 @@ public class ModelCatalog {
 	 */
 	@Transactional
 	public void delete(UUID id) {
+		// serialised with job submission (see lockForNewJob): a job created from this
+		// model commits before this check, or finds the model gone
+		if (this.models.lock(id).isEmpty()) {
+			throw ApiException.notFound("Model", id);
+		}
 		ModelEntity entity = this.models.findById(id).orElseThrow(() -> ApiException.notFound("Model", id));
 		if (this.usages.orderedStream().anyMatch((usage) -> usage.isInUse("model:" + id))) {
 			throw new ApiException(ProblemType.BASE_MODEL_IN_USE,

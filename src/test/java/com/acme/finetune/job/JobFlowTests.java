@@ -17,6 +17,7 @@ import java.util.Optional;
 import java.util.UUID;
 
 import com.acme.finetune.AbstractIntegrationTests;
+import com.acme.finetune.support.StandardWebhooksVerifier;
 import com.acme.finetune.support.TestApi;
 import com.acme.finetune.support.TestImages;
 import com.acme.finetune.web.ProblemType;
@@ -32,6 +33,7 @@ import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.test.web.servlet.client.RestTestClient;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 /**
@@ -148,6 +150,44 @@ class JobFlowTests extends AbstractIntegrationTests {
 		assertThat(map(failed.get("error")).get("type")).isEqualTo("WorkerLost");
 		Map<String, Object> succeeded = awaitStatus(retried, "SUCCEEDED");
 		assertThat(succeeded.get("attempts")).isEqualTo(2);
+	}
+
+	@Test
+	void aDatabaseBlipWhileRecordingSuccessKeepsTheTrainedModel() {
+		String jobId = (String) submit(spec(1, "layer4"), null).get("id");
+		// PostgreSQL refuses the job's first move to SUCCEEDED, as a dropped connection
+		// would: the worker's own bookkeeping fails after the model was registered
+		this.jdbc.sql("create sequence success_blip").update();
+		this.jdbc.sql("""
+				create function fail_first_success() returns trigger language plpgsql as $$
+				begin
+				  if new.id = '%s' and new.status = 'SUCCEEDED' and nextval('success_blip') = 1 then
+				    raise exception 'simulated database blip';
+				  end if;
+				  return new;
+				end $$""".formatted(jobId)).update();
+		this.jdbc
+			.sql("create trigger fail_first_success before update on jobs for each row "
+					+ "execute function fail_first_success()")
+			.update();
+		try {
+			Map<String, Object> job = awaitStatus(jobId, "SUCCEEDED");
+			assertThat(this.jdbc.sql("select is_called from success_blip").query(Boolean.class).single()).isTrue();
+			// the retry found the registered model instead of training again
+			assertThat(job.get("attempts")).isEqualTo(1);
+			assertThat(job.get("modelId")).isNotNull();
+			assertThat(this.jdbc.sql("select count(*) from models where job_id = ?")
+				.param(UUID.fromString(jobId))
+				.query(Integer.class)
+				.single()).isOne();
+			assertThat(map(get("/api/v1/jobs/" + jobId + "/metrics").get("final")).get("perClass")).isNotNull();
+			assertThat(readEvents(jobId, null).stream().filter((e) -> e.event().equals("done")).toList()).hasSize(1);
+		}
+		finally {
+			this.jdbc.sql("drop trigger fail_first_success on jobs").update();
+			this.jdbc.sql("drop function fail_first_success()").update();
+			this.jdbc.sql("drop sequence success_blip").update();
+		}
 	}
 
 	@Test
@@ -282,33 +322,51 @@ class JobFlowTests extends AbstractIntegrationTests {
 	}
 
 	@Test
-	void terminalStatusesArePostedToTheCallbackUrlWithASignature() throws Exception {
-		List<String> bodies = new java.util.concurrent.CopyOnWriteArrayList<>();
-		List<String> signatures = new java.util.concurrent.CopyOnWriteArrayList<>();
+	void terminalStatusesArePostedToTheCallbackUrlAsStandardWebhooks() throws Exception {
+		List<Map<String, String>> attempts = new java.util.concurrent.CopyOnWriteArrayList<>();
+		List<byte[]> bodies = new java.util.concurrent.CopyOnWriteArrayList<>();
 		com.sun.net.httpserver.HttpServer server = com.sun.net.httpserver.HttpServer
 			.create(new java.net.InetSocketAddress("127.0.0.1", 0), 0);
-		java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
 		server.createContext("/hook", (exchange) -> {
 			byte[] body = exchange.getRequestBody().readAllBytes();
+			Map<String, String> headers = new java.util.HashMap<>();
+			exchange.getRequestHeaders()
+				.forEach((name, values) -> headers.put(name.toLowerCase(java.util.Locale.ROOT), values.get(0)));
+			attempts.add(headers);
+			bodies.add(body);
 			// the first delivery fails, so the retry path is exercised too
-			int status = (calls.incrementAndGet() == 1) ? 503 : 204;
-			if (status == 204) {
-				bodies.add(new String(body, StandardCharsets.UTF_8));
-				signatures.add(exchange.getRequestHeaders().getFirst(JobCallbacks.SIGNATURE_HEADER));
-			}
-			exchange.sendResponseHeaders(status, -1);
+			exchange.sendResponseHeaders((attempts.size() == 1) ? 503 : 204, -1);
 			exchange.close();
 		});
 		server.start();
 		try {
 			Map<String, Object> spec = new java.util.HashMap<>(spec(1, "layer4"));
+			// loopback is refused unless allowed: the test configuration allows 127.0.0.1
 			spec.put("callbackUrl", "http://127.0.0.1:" + server.getAddress().getPort() + "/hook");
 			String jobId = (String) submit(spec, null).get("id");
 			awaitStatus(jobId, "SUCCEEDED");
-			await().atMost(Duration.ofSeconds(60)).until(() -> !bodies.isEmpty());
-			assertThat(bodies.get(0)).contains(jobId).contains("SUCCEEDED");
-			assertThat(signatures.get(0)).isEqualTo("sha256="
-					+ JobCallbacks.sign("test-callback-secret", bodies.get(0).getBytes(StandardCharsets.UTF_8)));
+			await().atMost(Duration.ofSeconds(60)).until(() -> attempts.size() >= 2);
+			// a receiver configured with the secret in the Standard Webhooks format
+			// verifies the delivery with its own implementation of the scheme
+			String secret = "whsec_" + java.util.Base64.getEncoder()
+				.encodeToString("test-callback-secret".getBytes(StandardCharsets.UTF_8));
+			new StandardWebhooksVerifier(secret).verify(attempts.get(1), bodies.get(1));
+			assertThat(new String(bodies.get(1), StandardCharsets.UTF_8)).contains(jobId).contains("SUCCEEDED");
+			// the retry is the same message (receivers dedupe on webhook-id), timestamped
+			// anew
+			assertThat(attempts.get(1).get("webhook-id")).startsWith("msg_")
+				.isEqualTo(attempts.get(0).get("webhook-id"));
+			assertThat(Long.parseLong(attempts.get(1).get("webhook-timestamp")))
+				.isGreaterThanOrEqualTo(Long.parseLong(attempts.get(0).get("webhook-timestamp")));
+			// a captured delivery replayed after the tolerance is refused
+			java.time.Clock later = java.time.Clock.offset(java.time.Clock.systemUTC(), Duration.ofMinutes(6));
+			assertThatThrownBy(() -> new StandardWebhooksVerifier(secret, later).verify(attempts.get(1), bodies.get(1)))
+				.hasMessageContaining("tolerance");
+			// and a body altered in transit does not verify
+			assertThatThrownBy(() -> new StandardWebhooksVerifier(secret).verify(attempts.get(1),
+					new String(bodies.get(1), StandardCharsets.UTF_8).replace("SUCCEEDED", "FAILED")
+						.getBytes(StandardCharsets.UTF_8)))
+				.hasMessageContaining("no signature matches");
 		}
 		finally {
 			server.stop(0);
