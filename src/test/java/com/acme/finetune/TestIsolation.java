@@ -52,6 +52,9 @@ public class TestIsolation implements ApplicationContextInitializer<Configurable
 					Map.entry("app.jobs.retry-delay", "0s"), Map.entry("app.jobs.shutdown-grace", "20s"),
 					Map.entry("app.jobs.metrics-refresh", "1s"),
 					Map.entry("app.jobs.callback-secret", "test-callback-secret"),
+					// long enough for a tiny backbone on a busy machine, short enough for
+					// the test of an endless forward
+					Map.entry("app.sandbox.timeout", "30s"),
 					Map.entry("app.djl.cache-dir", System.getProperty("user.home") + "/.djl.ai"))));
 		context.addApplicationListener((ApplicationListener<ContextClosedEvent>) (event) -> {
 			if (event.getApplicationContext() != context) {

@@ -17,21 +17,25 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 
 import com.acme.finetune.djl.DjlProperties;
-import com.acme.finetune.djl.DjlRuntime;
 import com.acme.finetune.model.BaseModelUsage;
 import com.acme.finetune.model.ModelCatalog;
 import com.acme.finetune.storage.ArtifactStore;
 import com.acme.finetune.training.BackboneInfo;
 import com.acme.finetune.training.BaseModel;
-import com.acme.finetune.training.FineTuner;
+import com.acme.finetune.sandbox.TorchScriptSandbox;
 import com.acme.finetune.training.InvalidBackboneException;
 import com.acme.finetune.training.Stage;
 import com.acme.finetune.training.ImagenetBackbone;
+import com.acme.finetune.training.UnsafeTorchScriptException;
 import com.acme.finetune.web.ApiException;
 import com.acme.finetune.web.ProblemType;
+
+import tools.jackson.core.type.TypeReference;
+import tools.jackson.databind.ObjectMapper;
 
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.core.io.InputStreamSource;
@@ -53,6 +57,9 @@ public class BackboneCatalog {
 
 	static final String BACKBONE_FILE = "backbone.pt";
 
+	/** The image size uploads are inspected with, and {@code GET /backbones} shows. */
+	static final int INPUT_SIZE = 224;
+
 	static final List<String> RESNET_STAGES = List.of("stem", "layer1", "layer2", "layer3", "layer4");
 
 	/** The host DJL's model zoo downloads from. */
@@ -72,21 +79,25 @@ public class BackboneCatalog {
 
 	private final BackboneRepository uploaded;
 
-	private final DjlRuntime runtime;
-
 	private final ObjectProvider<BaseModelUsage> usages;
 
 	private final TransactionTemplate transaction;
 
+	private final TorchScriptSandbox sandbox;
+
+	private final ObjectMapper json;
+
 	BackboneCatalog(ArtifactStore store, DjlProperties djl, ModelCatalog models, BackboneRepository uploaded,
-			DjlRuntime runtime, ObjectProvider<BaseModelUsage> usages, TransactionTemplate transaction) {
+			ObjectProvider<BaseModelUsage> usages, TorchScriptSandbox sandbox, ObjectMapper json,
+			TransactionTemplate transaction) {
 		this.usages = usages;
 		this.transaction = transaction;
 		this.store = store;
 		this.djl = djl;
 		this.models = models;
 		this.uploaded = uploaded;
-		this.runtime = runtime;
+		this.sandbox = sandbox;
+		this.json = json;
 	}
 
 	public List<BackboneView> list() {
@@ -107,8 +118,11 @@ public class BackboneCatalog {
 	}
 
 	/**
-	 * Stores an uploaded TorchScript backbone after checking it: it must load, run a
-	 * forward pass on a dummy batch and map images to a feature vector.
+	 * Stores an uploaded TorchScript backbone after checking it: its code must stay
+	 * within {@link com.acme.finetune.training.TorchScriptPolicy}'s allow-list, and in
+	 * the sandbox it must load, run a forward pass on a dummy batch and map images to a
+	 * feature vector, within the sandbox's time and memory limits. Nothing of the file
+	 * runs in this process before that.
 	 */
 	BackboneView upload(InputStreamSource file, String name) {
 		if (name != null && name.length() > 200) {
@@ -128,7 +142,7 @@ public class BackboneCatalog {
 				throw new ApiException(ProblemType.INVALID_MODEL_FILE, HttpStatus.UNSUPPORTED_MEDIA_TYPE,
 						"Not a TorchScript file: expected the zip archive torch.jit.save writes");
 			}
-			BackboneInfo info = inspect(new BaseModel(BaseModel.Kind.TORCHSCRIPT, id, temp));
+			BackboneInfo info = inspect(temp);
 			Path target = this.store.area("backbones", id).resolve(BACKBONE_FILE);
 			Files.createDirectories(target.getParent());
 			Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
@@ -136,11 +150,9 @@ public class BackboneCatalog {
 			entity.id = id;
 			entity.name = (name != null && !name.isBlank()) ? name.strip() : id;
 			entity.sha256 = ArtifactStore.hex(digest.digest());
-			entity.featureDim = info.featureDim();
-			entity.inputSize = info.inputSize();
-			entity.stages = String.join(",", info.trainableStages().stream().map(Stage::id).toList());
 			entity.sizeBytes = Files.size(target);
 			entity.createdAt = Instant.now();
+			accepted(entity, info, entity.sha256);
 			return view(this.uploaded.save(entity));
 		}
 		catch (IOException ex) {
@@ -211,23 +223,113 @@ public class BackboneCatalog {
 		}
 	}
 
-	private BackboneInfo inspect(BaseModel base) {
-		this.runtime.engine();
+	/** The sandbox's verdict on a file: what it offers, or a 422 saying why not. */
+	private BackboneInfo inspect(Path file) {
 		try {
-			return new FineTuner().inspect(base, 224);
+			return this.sandbox.inspect(file, INPUT_SIZE);
 		}
 		catch (InvalidBackboneException ex) {
-			throw new ApiException(ProblemType.INVALID_MODEL_FILE, ex.getMessage());
+			throw invalid(ex.getMessage(), ex);
 		}
-		catch (RuntimeException ex) {
-			throw new ApiException(ProblemType.INVALID_MODEL_FILE,
-					"The file could not be loaded as a TorchScript backbone: " + ex.getMessage());
+	}
+
+	private static ApiException invalid(String detail, InvalidBackboneException cause) {
+		ApiException problem = new ApiException(ProblemType.INVALID_MODEL_FILE, detail);
+		if (cause instanceof UnsafeTorchScriptException unsafe) {
+			problem.with("refused", unsafe.refused());
+		}
+		return problem;
+	}
+
+	/** Records what the inspection accepted: the file's digest and what it offers. */
+	private void accepted(BackboneEntity entity, BackboneInfo info, String sha256) {
+		entity.featureDim = info.featureDim();
+		entity.inputSize = info.inputSize();
+		entity.stages = String.join(",", info.trainableStages().stream().map(Stage::id).toList());
+		entity.parameterTotals = this.json.writeValueAsString(info.parameterTotals());
+		entity.inspectedSha256 = sha256;
+		entity.inspectedAt = Instant.now();
+		entity.refusal = null;
+	}
+
+	/**
+	 * What an uploaded backbone offers, as its inspection found: enough to count a job's
+	 * parameters without loading the module in this process.
+	 */
+	public BackboneInfo inspection(String id) {
+		BackboneEntity b = this.uploaded.findById(id).orElseThrow(() -> ApiException.notFound("Backbone", id));
+		if (b.inspectedSha256 == null || b.parameterTotals == null) {
+			throw new ApiException(ProblemType.BACKBONE_UNAVAILABLE, "Backbone " + id + " has not been inspected");
+		}
+		List<Stage> stages = b.stages.isEmpty() ? List.of()
+				: java.util.Arrays.stream(b.stages.split(",")).map(Stage::parse).toList();
+		Map<String, Long> totals = this.json.readValue(b.parameterTotals, new TypeReference<Map<String, Long>>() {
+		});
+		return new BackboneInfo(b.id, b.featureDim, b.inputSize, stages, "torchscript", totals);
+	}
+
+	/**
+	 * The file of an uploaded backbone, once it is known to be the file the sandbox
+	 * accepted. A backbone uploaded before uploads were inspected is inspected now (once:
+	 * the verdict is recorded); a file whose digest no longer matches is refused.
+	 */
+	private Path acceptedFile(BackboneEntity entity) {
+		Path file = this.store.area("backbones", entity.id).resolve(BACKBONE_FILE);
+		if (!Files.isRegularFile(file)) {
+			throw new ApiException(ProblemType.BACKBONE_UNAVAILABLE,
+					"The file of backbone " + entity.id + " is missing");
+		}
+		String sha256 = ArtifactStore.hex(sha256(file));
+		if (entity.inspectedSha256 != null) {
+			if (!entity.inspectedSha256.equals(sha256)) {
+				throw new ApiException(ProblemType.BACKBONE_UNAVAILABLE,
+						"The file of backbone " + entity.id + " is not the file its inspection accepted (sha256 "
+								+ entity.inspectedSha256 + ", now " + sha256 + "); it is not run. Upload it again.");
+			}
+			return file;
+		}
+		if (entity.refusal != null && sha256.equals(entity.sha256)) {
+			throw new ApiException(ProblemType.INVALID_MODEL_FILE, entity.refusal);
+		}
+		try {
+			accepted(entity, this.sandbox.inspect(file, INPUT_SIZE), sha256);
+			this.uploaded.save(entity);
+			return file;
+		}
+		catch (InvalidBackboneException ex) {
+			entity.refusal = "Backbone " + entity.id + " was uploaded before uploads were inspected in a sandbox, "
+					+ "and fails that inspection: " + ex.getMessage();
+			if (entity.refusal.length() > 4000) {
+				entity.refusal = entity.refusal.substring(0, 3999) + "…";
+			}
+			entity.sha256 = sha256;
+			this.uploaded.save(entity);
+			throw invalid(entity.refusal, ex);
+		}
+	}
+
+	private static byte[] sha256(Path file) {
+		try (InputStream in = Files.newInputStream(file)) {
+			MessageDigest digest = MessageDigest.getInstance("SHA-256");
+			byte[] buffer = new byte[1 << 16];
+			int n;
+			while ((n = in.read(buffer)) > 0) {
+				digest.update(buffer, 0, n);
+			}
+			return digest.digest();
+		}
+		catch (IOException ex) {
+			throw new UncheckedIOException(ex);
+		}
+		catch (NoSuchAlgorithmException ex) {
+			throw new IllegalStateException(ex);
 		}
 	}
 
 	private static BackboneView view(BackboneEntity b) {
 		List<String> stages = b.stages.isEmpty() ? List.of() : List.of(b.stages.split(","));
-		return new BackboneView(b.id, "torchscript", "upload", true, null, b.featureDim, b.inputSize, stages);
+		return new BackboneView(b.id, "torchscript", "upload", b.refusal == null, b.refusal, b.featureDim, b.inputSize,
+				stages);
 	}
 
 	private static boolean isZip(Path file) throws IOException {
@@ -249,7 +351,9 @@ public class BackboneCatalog {
 	}
 
 	/**
-	 * The training core's view of a job's {@code baseModel}; a 4xx problem if unusable.
+	 * The training core's view of a job's {@code baseModel}; a 4xx problem if unusable. A
+	 * TorchScript file it names has been accepted by the sandbox (see
+	 * {@link #acceptedFile}, {@link ModelCatalog#acceptedArtifactDir}).
 	 */
 	public BaseModel resolve(String id) {
 		if (SCRATCH.equals(id)) {
@@ -273,15 +377,11 @@ public class BackboneCatalog {
 			if (this.models.find(modelId).isEmpty()) {
 				throw new ApiException(ProblemType.BACKBONE_UNAVAILABLE, "Model " + modelId + " does not exist");
 			}
-			return new BaseModel(BaseModel.Kind.FINETUNED, id, this.models.artifactDir(modelId));
+			return new BaseModel(BaseModel.Kind.FINETUNED, id, this.models.acceptedArtifactDir(modelId));
 		}
 		BackboneEntity uploadedBackbone = this.uploaded.findById(id).orElse(null);
 		if (uploadedBackbone != null) {
-			Path file = this.store.area("backbones", id).resolve(BACKBONE_FILE);
-			if (!Files.isRegularFile(file)) {
-				throw new ApiException(ProblemType.BACKBONE_UNAVAILABLE, "The file of backbone " + id + " is missing");
-			}
-			return new BaseModel(BaseModel.Kind.TORCHSCRIPT, id, file);
+			return new BaseModel(BaseModel.Kind.TORCHSCRIPT, id, acceptedFile(uploadedBackbone));
 		}
 		throw new ApiException(ProblemType.BACKBONE_UNAVAILABLE, "Unknown base model '" + id
 				+ "': use resnet50-imagenet, resnet50-scratch, an uploaded backbone id, or model:<id>");

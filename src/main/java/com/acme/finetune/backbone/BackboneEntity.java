@@ -29,4 +29,18 @@ class BackboneEntity {
 
 	Instant createdAt;
 
+	/**
+	 * The digest of the file the sandboxed inspection accepted; null for backbones
+	 * uploaded before inspection existed, which are inspected on first use.
+	 */
+	String inspectedSha256;
+
+	/** Learnable parameters by stage (JSON object), from the inspection. */
+	String parameterTotals;
+
+	Instant inspectedAt;
+
+	/** Why a backbone from before inspection existed failed it on first use. */
+	String refusal;
+
 }

@@ -23,8 +23,11 @@ import ai.djl.modality.Classifications;
 import com.acme.finetune.djl.DjlRuntime;
 import com.acme.finetune.model.ModelCatalog;
 import com.acme.finetune.model.ModelDeleted;
+import com.acme.finetune.training.InvalidBackboneException;
 import com.acme.finetune.training.ModelArtifact;
+import com.acme.finetune.training.UnsafeTorchScriptException;
 import com.acme.finetune.web.ApiException;
+import com.acme.finetune.web.ProblemType;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -120,7 +123,8 @@ class ModelRegistry implements DisposableBean {
 
 	private void load(UUID id, Slot slot) {
 		try {
-			Path dir = this.catalog.artifactDir(id);
+			// a TorchScript backbone only runs here once the sandbox has accepted it
+			Path dir = this.catalog.acceptedArtifactDir(id);
 			this.runtime.engine();
 			long start = System.nanoTime();
 			ModelArtifact artifact = ModelArtifact.load(dir, this.properties.device());
@@ -156,8 +160,23 @@ class ModelRegistry implements DisposableBean {
 			fail(id, slot, new IllegalStateException("Model " + id + " cannot be loaded: " + ex.getMessage(), ex));
 		}
 		catch (RuntimeException | Error ex) {
-			fail(id, slot, ex);
+			fail(id, slot, refusal(id, ex));
 		}
+	}
+
+	/** A TorchScript file refused while loading is the model's fault: 422, not 500. */
+	private static Throwable refusal(UUID id, Throwable ex) {
+		for (Throwable cause = ex; cause != null; cause = cause.getCause()) {
+			if (cause instanceof InvalidBackboneException invalid) {
+				ApiException problem = new ApiException(ProblemType.INVALID_MODEL_FILE,
+						"Model " + id + " cannot be loaded: " + invalid.getMessage());
+				if (invalid instanceof UnsafeTorchScriptException unsafe) {
+					problem.with("refused", unsafe.refused());
+				}
+				return problem;
+			}
+		}
+		return ex;
 	}
 
 	private void fail(UUID id, Slot slot, Throwable ex) {

@@ -7,9 +7,12 @@ import com.acme.finetune.dataset.DatasetService;
 import com.acme.finetune.djl.DjlRuntime;
 import com.acme.finetune.training.BaseModel;
 import com.acme.finetune.training.FineTuner;
+import com.acme.finetune.training.InvalidBackboneException;
 import com.acme.finetune.training.ParameterCounts;
 import com.acme.finetune.training.Stage;
 import com.acme.finetune.training.TrainingData;
+import com.acme.finetune.web.ApiException;
+import com.acme.finetune.web.ProblemType;
 import tools.jackson.databind.JsonNode;
 
 import org.springframework.stereotype.Component;
@@ -61,13 +64,30 @@ class JobValidator {
 		BaseModel base = this.backbones.resolve(spec.baseModel());
 		TrainingData data = this.datasets.trainingData(spec.datasetId());
 		Stage upTo = Stage.parse(spec.freeze().upTo());
-		this.djl.engine();
-		ParameterCounts counts = new FineTuner().countParameters(base, upTo, data.labels().size());
+		ParameterCounts counts = countParameters(base, upTo, data.labels().size());
 		FineTuner.CacheDecision cache = FineTuner.embeddingCache(counts,
 				JobSpecs.hyperparameters(spec.hyperparameters()));
 		return new Validation(spec, Map.of("train", data.train().size(), "validation", data.validation().size()),
 				new Parameters(counts.total(), counts.trainable(), counts.frozen(), counts.byStage()),
 				new EmbeddingCache(cache.applies(), cache.reason()), estimateEpochSeconds(spec, upTo, data));
+	}
+
+	/**
+	 * An uploaded backbone's counts come from its inspection: its graph only runs in the
+	 * sandbox. Other bases are the built-in ResNet-50s (counted without loading) or
+	 * models whose accepted artifact is loaded here, without running it.
+	 */
+	private ParameterCounts countParameters(BaseModel base, Stage upTo, int numClasses) {
+		if (base.kind() == BaseModel.Kind.TORCHSCRIPT) {
+			return FineTuner.countParameters(this.backbones.inspection(base.id()), upTo, numClasses);
+		}
+		this.djl.engine();
+		try {
+			return new FineTuner().countParameters(base, upTo, numClasses);
+		}
+		catch (InvalidBackboneException ex) {
+			throw new ApiException(ProblemType.INVALID_MODEL_FILE, ex.getMessage());
+		}
 	}
 
 	private double estimateEpochSeconds(JobSpec spec, Stage upTo, TrainingData data) {

@@ -1,11 +1,14 @@
 package com.acme.finetune.model;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -13,7 +16,11 @@ import java.util.Optional;
 import java.util.UUID;
 import java.util.stream.Stream;
 
+import com.acme.finetune.sandbox.TorchScriptSandbox;
 import com.acme.finetune.storage.ArtifactStore;
+import com.acme.finetune.training.InvalidBackboneException;
+import com.acme.finetune.training.ModelArtifact;
+import com.acme.finetune.training.UnsafeTorchScriptException;
 import com.acme.finetune.web.ApiException;
 import com.acme.finetune.web.PageResponse;
 import com.acme.finetune.web.ProblemType;
@@ -44,9 +51,12 @@ public class ModelCatalog {
 
 	private final ObjectProvider<BaseModelUsage> usages;
 
+	private final TorchScriptSandbox sandbox;
+
 	ModelCatalog(ModelRepository models, ArtifactStore store, ObjectMapper json, ApplicationEventPublisher events,
-			ObjectProvider<BaseModelUsage> usages) {
+			ObjectProvider<BaseModelUsage> usages, TorchScriptSandbox sandbox) {
 		this.usages = usages;
+		this.sandbox = sandbox;
 		this.models = models;
 		this.store = store;
 		this.json = json;
@@ -84,6 +94,9 @@ public class ModelCatalog {
 		entity.sizeBytes = sizeOf(target);
 		entity.artifactPath = this.store.root().relativize(target).toString();
 		entity.createdAt = Instant.now();
+		// trained from an accepted base by the training process: its graph is accepted
+		Path backbone = target.resolve(ModelArtifact.TORCHSCRIPT_BACKBONE);
+		entity.backboneSha256 = Files.isRegularFile(backbone) ? sha256(backbone) : null;
 		return view(this.models.save(entity));
 	}
 
@@ -120,6 +133,65 @@ public class ModelCatalog {
 	public Path artifactDir(UUID id) {
 		ModelEntity entity = this.models.findById(id).orElseThrow(() -> ApiException.notFound("Model", id));
 		return this.store.root().resolve(entity.artifactPath);
+	}
+
+	/**
+	 * The directory of a model's artifact, once its TorchScript backbone (models trained
+	 * from {@code resnet50-imagenet}, an uploaded backbone, or such a model) is known to
+	 * be the graph accepted when the model was registered. A model trained before
+	 * TorchScript was inspected has no record: its backbone is inspected in the sandbox
+	 * now, once, like an upload. Loading a model for serving or as a base goes through
+	 * here.
+	 * @throws ApiException 404 if the model does not exist, 422 if its backbone is
+	 * refused or was changed
+	 */
+	public Path acceptedArtifactDir(UUID id) {
+		ModelEntity entity = this.models.findById(id).orElseThrow(() -> ApiException.notFound("Model", id));
+		Path dir = this.store.root().resolve(entity.artifactPath);
+		Path backbone = dir.resolve(ModelArtifact.TORCHSCRIPT_BACKBONE);
+		if (!Files.isRegularFile(backbone)) {
+			return dir;
+		}
+		String digest = sha256(backbone);
+		if (entity.backboneSha256 == null) {
+			try {
+				this.sandbox.inspect(backbone, entity.imageSize);
+			}
+			catch (InvalidBackboneException ex) {
+				ApiException problem = new ApiException(ProblemType.INVALID_MODEL_FILE, "Model " + id
+						+ " was trained before TorchScript was inspected in a sandbox, and its backbone fails that "
+						+ "inspection: " + ex.getMessage());
+				if (ex instanceof UnsafeTorchScriptException unsafe) {
+					problem.with("refused", unsafe.refused());
+				}
+				throw problem;
+			}
+			entity.backboneSha256 = digest;
+			this.models.save(entity);
+		}
+		else if (!entity.backboneSha256.equals(digest)) {
+			throw new ApiException(ProblemType.INVALID_MODEL_FILE, "The TorchScript backbone of model " + id
+					+ " is not the one recorded when the model was registered; it is not loaded");
+		}
+		return dir;
+	}
+
+	private static String sha256(Path file) {
+		try (InputStream in = Files.newInputStream(file)) {
+			MessageDigest digest = MessageDigest.getInstance("SHA-256");
+			byte[] buffer = new byte[1 << 16];
+			int n;
+			while ((n = in.read(buffer)) > 0) {
+				digest.update(buffer, 0, n);
+			}
+			return ArtifactStore.hex(digest.digest());
+		}
+		catch (IOException ex) {
+			throw new UncheckedIOException(ex);
+		}
+		catch (NoSuchAlgorithmException ex) {
+			throw new IllegalStateException(ex);
+		}
 	}
 
 	@Transactional(readOnly = true)

@@ -49,4 +49,11 @@ class ModelEntity {
 
 	Instant createdAt;
 
+	/**
+	 * Digest of the artifact's TorchScript backbone when it was accepted; null for a
+	 * model without one, or trained before TorchScript was inspected.
+	 */
+	@Column(name = "backbone_sha256")
+	String backboneSha256;
+
 }

@@ -80,21 +80,29 @@ public class ArtifactBlockFactory implements BlockFactory {
 
 	/**
 	 * A backbone that will be trained gets its strided 1x1 convolutions rewritten first
-	 * ({@link TorchScriptConvolutions}).
+	 * ({@link TorchScriptConvolutions}). Every TorchScript file this service runs passes
+	 * through here or {@link #loadModule}: nothing outside {@link TorchScriptPolicy}'s
+	 * allow-list reaches libtorch.
+	 * @throws UnsafeTorchScriptException if the file's code is not allowed
 	 */
 	static PtSymbolBlock loadBackbone(NDManager manager, Path file, boolean trainable) throws IOException {
 		Path rewritten = trainable ? TorchScriptConvolutions.unitStrideCopy(file) : null;
 		try {
-			// trainParam: without it PyTorch loads inference tensors that can never be
-			// unfrozen
-			return JniUtils.loadModule((PtNDManager) manager, (rewritten != null) ? rewritten : file, true,
-					new String[0], new String[0], trainable);
+			return loadModule(manager, (rewritten != null) ? rewritten : file, trainable);
 		}
 		finally {
 			if (rewritten != null) {
 				Files.deleteIfExists(rewritten);
 			}
 		}
+	}
+
+	/** Loads a TorchScript file that passes {@link TorchScriptPolicy}, as it is. */
+	static PtSymbolBlock loadModule(NDManager manager, Path file, boolean trainable) {
+		TorchScriptPolicy.check(file);
+		// trainParam: without it PyTorch loads inference tensors that can never be
+		// unfrozen
+		return JniUtils.loadModule((PtNDManager) manager, file, true, new String[0], new String[0], trainable);
 	}
 
 }

@@ -1,6 +1,7 @@
 package com.acme.finetune.training;
 
 import java.util.List;
+import java.util.Map;
 
 /**
  * What a base model offers, as {@code GET /backbones} shows it.
@@ -10,6 +11,10 @@ import java.util.List;
  * @param trainableStages the stages that exist (by torchvision parameter names) and can
  * be unfrozen
  * @param network {@code resnet50} (DJL blocks) or {@code torchscript}
+ * @param parameterTotals learnable parameters (torchvision's counting) by stage id
+ * ({@code stem}, {@code layer1}..{@code layer4}, {@code other}), head excluded: enough to
+ * count a job's parameters without loading the module again
  */
-public record BackboneInfo(String id, int featureDim, int inputSize, List<Stage> trainableStages, String network) {
+public record BackboneInfo(String id, int featureDim, int inputSize, List<Stage> trainableStages, String network,
+		Map<String, Long> parameterTotals) {
 }

@@ -11,9 +11,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.engine.PtSymbolBlock;
-import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.ParameterStore;
 
 /** Turns a {@link BaseModel} into a {@link Classifier} with an n-way head. */
@@ -114,8 +112,7 @@ final class Backbones {
 	 */
 	static boolean updatesStatisticsInTrainMode(Path file, int imageSize, NDManager manager) {
 		try (NDManager probe = manager.newSubManager()) {
-			PtSymbolBlock copy = JniUtils.loadModule((PtNDManager) probe, file, true, new String[0], new String[0],
-					true);
+			PtSymbolBlock copy = ArtifactBlockFactory.loadModule(probe, file, true);
 			try {
 				ParameterStore store = new ParameterStore(probe, false);
 				NDArray x = probe.randomNormal(new Shape(4, 3, imageSize, imageSize)).mul(3).add(1);

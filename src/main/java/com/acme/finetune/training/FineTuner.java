@@ -163,8 +163,19 @@ public final class FineTuner {
 		try (NDManager manager = NDManager.newBaseManager(Device.cpu(), ENGINE)) {
 			Classifier classifier = Backbones.load(base, List.of("a", "b"), imageSize, manager, false).classifier();
 			return new BackboneInfo(base.id(), classifier.featureDim(), imageSize, Backbones.stages(classifier),
-					classifier.kind());
+					classifier.kind(), totals(classifier));
 		}
+	}
+
+	/**
+	 * Learnable parameters of a job from an earlier {@link #inspect inspection} of its
+	 * base, without loading it: what the API counts for uploaded TorchScript backbones,
+	 * whose code it only runs in a sandbox.
+	 */
+	public static ParameterCounts countParameters(BackboneInfo inspected, Stage freezeUpTo, int numClasses) {
+		Map<String, Long> totals = new LinkedHashMap<>(inspected.parameterTotals());
+		totals.put("head", (inspected.featureDim() + 1L) * numClasses);
+		return counts(totals, freezeUpTo);
 	}
 
 	/**

@@ -75,11 +75,14 @@ public final class ModelArtifact implements AutoCloseable {
 
 	public static final String BLOCKS_JAR = "finetune-blocks.jar";
 
+	/** The TorchScript backbone of a {@code torchscript} artifact (absent otherwise). */
+	public static final String TORCHSCRIPT_BACKBONE = TorchScriptClassifier.BACKBONE_FILE;
+
 	/** The classes a plain DJL process needs to rebuild the network (no dependencies). */
 	private static final List<Class<?>> JAR_CLASSES = List.of(ArtifactBlockFactory.class, Classifier.class,
 			ResNet50Block.class, BatchNorm2d.class, CpuLayout.class, FoldableConv2d.class, PointwiseConv2d.class,
 			TorchScriptClassifier.class, TorchScriptConvolutions.class, Stage.class, InvalidBackboneException.class,
-			OneDnnResNet50.class, TorchScriptState.class);
+			OneDnnResNet50.class, TorchScriptState.class, TorchScriptPolicy.class, UnsafeTorchScriptException.class);
 
 	/** Resources those classes read, next to them in the jar. */
 	private static final List<String> JAR_RESOURCES = List

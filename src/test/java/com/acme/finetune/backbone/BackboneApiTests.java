@@ -1,29 +1,46 @@
 package com.acme.finetune.backbone;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 
 import com.acme.finetune.AbstractIntegrationTests;
+import com.acme.finetune.model.ModelCatalog;
+import com.acme.finetune.storage.ArtifactStore;
+import com.acme.finetune.support.HostileTorchScript;
 import com.acme.finetune.support.TestApi;
 import com.acme.finetune.support.TestImages;
+import com.acme.finetune.web.ApiException;
 import com.acme.finetune.web.ProblemType;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.core.ParameterizedTypeReference;
 import org.springframework.core.io.ClassPathResource;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
+import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.test.web.servlet.client.RestTestClient;
 import org.springframework.util.LinkedMultiValueMap;
 import org.springframework.util.MultiValueMap;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 /**
- * Uploaded TorchScript backbones: checked by loading, listed, usable by jobs, deletable.
+ * Uploaded TorchScript backbones: checked against the operator allow-list and in the
+ * sandbox, listed, usable by jobs, deletable; hostile files are refused with the API
+ * unharmed, and nothing runs that was not accepted.
  */
 class BackboneApiTests extends AbstractIntegrationTests {
 
@@ -35,6 +52,15 @@ class BackboneApiTests extends AbstractIntegrationTests {
 
 	@Autowired
 	BackboneCatalog catalog;
+
+	@Autowired
+	ModelCatalog models;
+
+	@Autowired
+	ArtifactStore store;
+
+	@Autowired
+	JdbcClient jdbc;
 
 	@Test
 	void listsTheBuiltInResNets() {
@@ -136,12 +162,218 @@ class BackboneApiTests extends AbstractIntegrationTests {
 	}
 
 	@Test
+	void aGraphThatReadsAndWritesFilesIsRefusedNamingTheOperators(@TempDir Path dir) throws IOException {
+		Path secret = Files.writeString(dir.resolve("secret.txt"), "s3cr3t!!");
+		Path stolen = dir.resolve("stolen.pt");
+		long uploadsBefore = this.catalog.list().stream().filter((b) -> "upload".equals(b.source())).count();
+		Map<String, Object> problem = upload(
+				HostileTorchScript.readsAndWritesFiles(secret.toString(), stolen.toString()),
+				HttpStatus.UNPROCESSABLE_CONTENT);
+		assertThat(problem).containsEntry("type", ProblemType.INVALID_MODEL_FILE.uri().toString());
+		assertThat(problem.get("refused")).isEqualTo(List.of("aten::from_file", "aten::save"));
+		assertThat((String) problem.get("detail")).contains("aten::from_file", "aten::save");
+		// without the allow-list, loading and a forward pass would have copied the secret
+		assertThat(stolen).doesNotExist();
+		assertThat(this.catalog.list().stream().filter((b) -> "upload".equals(b.source())).count())
+			.isEqualTo(uploadsBefore);
+	}
+
+	@Test
+	void anEndlessForwardIsRefusedAfterTheTimeLimitWhileTheApiKeepsAnswering() throws Exception {
+		Instant start = Instant.now();
+		CompletableFuture<Map<String, Object>> upload = CompletableFuture
+			.supplyAsync(() -> upload(endlessLoop(), HttpStatus.UNPROCESSABLE_CONTENT));
+		Thread.sleep(3_000);
+		// the upload is in its inspection; other requests are served meanwhile
+		for (int i = 0; i < 3; i++) {
+			Instant asked = Instant.now();
+			this.client.get().uri("/api/v1/backbones").exchange().expectStatus().isOk();
+			assertThat(Duration.between(asked, Instant.now())).isLessThan(Duration.ofSeconds(5));
+		}
+		assertThat(upload).isNotDone();
+		Map<String, Object> problem = upload.get(2, TimeUnit.MINUTES);
+		assertThat(Duration.between(start, Instant.now())).isGreaterThanOrEqualTo(Duration.ofSeconds(30));
+		assertThat(problem).containsEntry("type", ProblemType.INVALID_MODEL_FILE.uri().toString());
+		assertThat((String) problem.get("detail")).contains("time limit of 30 s");
+	}
+
+	@Test
+	void aGraphThatCrashesLibtorchIsRefusedAndTheApiStaysUp() throws IOException {
+		// loaded in this JVM, the file would end it with a SIGSEGV
+		Map<String, Object> problem = upload(HostileTorchScript.crashesTheCompiler(100_000),
+				HttpStatus.UNPROCESSABLE_CONTENT);
+		assertThat(problem).containsEntry("type", ProblemType.INVALID_MODEL_FILE.uri().toString());
+		assertThat((String) problem.get("detail")).contains("inspection process died");
+		this.client.get().uri("/api/v1/backbones").exchange().expectStatus().isOk();
+	}
+
+	@Test
+	void anAcceptedBackboneTrainsAndItsModelServes() throws IOException {
+		String backbone = (String) upload(HostileTorchScript.valid(), HttpStatus.CREATED).get("id");
+		String dataset = TestApi.uploadDataset(this.client, TestImages.redBlueDataset(6, 32), "0.25");
+		Map<String, Object> job = this.client.post()
+			.uri("/api/v1/jobs")
+			.contentType(MediaType.APPLICATION_JSON)
+			.body(Map.of("datasetId", dataset, "baseModel", backbone, "hyperparameters",
+					Map.of("epochs", 1, "batchSize", 4, "imageSize", 32), "device", "cpu"))
+			.exchange()
+			.expectStatus()
+			.isAccepted()
+			.expectBody(MAP)
+			.returnResult()
+			.getResponseBody();
+		String jobId = (String) job.get("id");
+		Map<String, Object> done = await().atMost(Duration.ofMinutes(3))
+			.pollInterval(Duration.ofSeconds(1))
+			.until(() -> getJson("/api/v1/jobs/" + jobId),
+					(j) -> List.of("SUCCEEDED", "FAILED", "CANCELLED").contains(j.get("status")));
+		assertThat(done).containsEntry("status", "SUCCEEDED");
+		String modelId = (String) done.get("modelId");
+		// the model carries the backbone's graph in its artifact; its digest is recorded
+		assertThat(this.jdbc.sql("select backbone_sha256 from models where id = ?")
+			.param(UUID.fromString(modelId))
+			.query(String.class)
+			.single()).hasSize(64);
+		MultiValueMap<String, Object> parts = new LinkedMultiValueMap<>();
+		parts.add("image", TestApi.file(TestImages.png(java.awt.Color.RED, 32, 1), "red.png"));
+		Map<String, Object> predictions = this.client.post()
+			.uri("/api/v1/models/" + modelId + "/predictions")
+			.contentType(MediaType.MULTIPART_FORM_DATA)
+			.body(parts)
+			.exchange()
+			.expectStatus()
+			.isOk()
+			.expectBody(MAP)
+			.returnResult()
+			.getResponseBody();
+		assertThat(predictions.get("predictions")).asList().hasSize(1);
+
+		// a model from before its backbone was recorded is inspected once, then recorded
+		this.jdbc.sql("update models set backbone_sha256 = null where id = ?").param(UUID.fromString(modelId)).update();
+		Path dir = this.models.acceptedArtifactDir(UUID.fromString(modelId));
+		assertThat(dir).isDirectory();
+		assertThat(this.jdbc.sql("select backbone_sha256 from models where id = ?")
+			.param(UUID.fromString(modelId))
+			.query(String.class)
+			.single()).hasSize(64);
+		// a backbone file that is not the recorded one is not loaded
+		this.jdbc.sql("update models set backbone_sha256 = ? where id = ?")
+			.param("0".repeat(64))
+			.param(UUID.fromString(modelId))
+			.update();
+		assertThatThrownBy(() -> this.models.acceptedArtifactDir(UUID.fromString(modelId)))
+			.isInstanceOf(ApiException.class)
+			.hasMessageContaining("not the one recorded");
+	}
+
+	@Test
+	void backbonesFromBeforeInspectionAreInspectedOnFirstUse() throws IOException {
+		String dataset = TestApi.uploadDataset(this.client, TestImages.redBlueDataset(4, 32), "0.2");
+		// a valid one: inspected when a job first names it, then recorded
+		String valid = legacyBackbone(HostileTorchScript.valid());
+		validate(dataset, valid).expectStatus().isOk();
+		assertThat(this.jdbc.sql("select inspected_sha256 from backbones where id = ?")
+			.param(valid)
+			.query(String.class)
+			.single()).hasSize(64);
+		// a hostile one: refused clearly, and shown as unavailable
+		Path stolen = Files.createTempFile("stolen-", ".pt");
+		Files.delete(stolen);
+		String hostile = legacyBackbone(HostileTorchScript.readsAndWritesFiles("/etc/hostname", stolen.toString()));
+		validate(dataset, hostile).expectStatus()
+			.isEqualTo(HttpStatus.UNPROCESSABLE_CONTENT)
+			.expectBody()
+			.jsonPath("$.detail")
+			.value(String.class, (detail) -> assertThat(detail).contains("uploaded before", "aten::from_file"))
+			.jsonPath("$.refused[0]")
+			.isEqualTo("aten::from_file");
+		assertThat(stolen).doesNotExist();
+		BackboneView view = this.catalog.get(hostile);
+		assertThat(view.available()).isFalse();
+		assertThat(view.reason()).contains("aten::from_file");
+		validate(dataset, hostile).expectStatus().isEqualTo(HttpStatus.UNPROCESSABLE_CONTENT);
+	}
+
+	@Test
+	void aBackboneFileChangedAfterItsInspectionIsNotRun() throws IOException {
+		String id = (String) upload(HostileTorchScript.valid(), HttpStatus.CREATED).get("id");
+		Path file = this.catalog.resolve(id).location();
+		Files.write(file, HostileTorchScript.readsAndWritesFiles("/etc/hostname", "/tmp/never-written.pt"));
+		String dataset = TestApi.uploadDataset(this.client, TestImages.redBlueDataset(4, 32), "0.2");
+		validate(dataset, id).expectStatus()
+			.isEqualTo(HttpStatus.UNPROCESSABLE_CONTENT)
+			.expectBody()
+			.jsonPath("$.type")
+			.isEqualTo(ProblemType.BACKBONE_UNAVAILABLE.uri().toString())
+			.jsonPath("$.detail")
+			.value(String.class, (detail) -> assertThat(detail).contains("not the file its inspection accepted"));
+	}
+
+	@Test
 	void builtInBackbonesCannotBeDeleted() {
 		this.client.delete()
 			.uri("/api/v1/backbones/resnet50-scratch")
 			.exchange()
 			.expectStatus()
 			.isEqualTo(HttpStatus.CONFLICT);
+	}
+
+	private Map<String, Object> upload(byte[] module, HttpStatus expected) {
+		return this.client.post()
+			.uri("/api/v1/backbones")
+			.contentType(MediaType.MULTIPART_FORM_DATA)
+			.body(parts(module, "backbone.pt", null))
+			.exchange()
+			.expectStatus()
+			.isEqualTo(expected)
+			.expectBody(MAP)
+			.returnResult()
+			.getResponseBody();
+	}
+
+	private static byte[] endlessLoop() {
+		try {
+			return HostileTorchScript.endlessLoop();
+		}
+		catch (IOException ex) {
+			throw new UncheckedIOException(ex);
+		}
+	}
+
+	private RestTestClient.ResponseSpec validate(String dataset, String baseModel) {
+		return this.client.post()
+			.uri("/api/v1/jobs:validate")
+			.contentType(MediaType.APPLICATION_JSON)
+			.body(Map.of("datasetId", dataset, "baseModel", baseModel, "hyperparameters", Map.of("imageSize", 32)))
+			.exchange();
+	}
+
+	/** A backbone row as uploads stored them before they were inspected: no record. */
+	private String legacyBackbone(byte[] module) throws IOException {
+		String id = UUID.randomUUID().toString();
+		Path file = this.store.area("backbones", id).resolve(BackboneCatalog.BACKBONE_FILE);
+		Files.createDirectories(file.getParent());
+		Files.write(file, module);
+		this.jdbc
+			.sql("insert into backbones (id, name, sha256, feature_dim, input_size, stages, size_bytes, "
+					+ "created_at) values (?, ?, ?, 16, 224, 'stem,layer1,layer2', ?, now())")
+			.param(id)
+			.param("legacy")
+			.param("0".repeat(64))
+			.param((long) module.length)
+			.update();
+		return id;
+	}
+
+	private Map<String, Object> getJson(String uri) {
+		return this.client.get()
+			.uri(uri)
+			.exchange()
+			.expectStatus()
+			.isOk()
+			.expectBody(MAP)
+			.returnResult()
+			.getResponseBody();
 	}
 
 	private static MultiValueMap<String, Object> parts(byte[] content, String filename, String name) {
