@@ -6,10 +6,12 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.Statement;
+import java.security.MessageDigest;
 import java.sql.Timestamp;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.HexFormat;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ExecutorService;
@@ -193,16 +195,22 @@ class JobSubmissionTests extends AbstractApiNodeTests {
 		return id;
 	}
 
-	/** An uploaded backbone's row and file (its contents are not read here). */
+	/**
+	 * An uploaded backbone's row and file, recorded as accepted by the sandbox's
+	 * inspection (its contents are not run here).
+	 */
 	private String insertBackbone() throws Exception {
 		String id = UUID.randomUUID().toString();
 		Path file = this.store.area("backbones", id).resolve("backbone.pt");
 		Files.createDirectories(file.getParent());
-		Files.write(file, new byte[] { 'P', 'K', 3, 4 });
+		byte[] bytes = { 'P', 'K', 3, 4 };
+		Files.write(file, bytes);
+		String sha256 = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
 		this.jdbc.sql("""
-				insert into backbones (id, name, sha256, feature_dim, input_size, stages, size_bytes, created_at)
-				values (?, 'tiny', ?, 8, 32, '', 4, ?)""")
-			.params(id, "0".repeat(64), Timestamp.from(Instant.now()))
+				insert into backbones (id, name, sha256, feature_dim, input_size, stages, size_bytes, created_at,
+				  inspected_sha256, parameter_totals, inspected_at)
+				values (?, 'tiny', ?, 8, 32, '', 4, ?, ?, '{"head": 0}', ?)""")
+			.params(id, sha256, Timestamp.from(Instant.now()), sha256, Timestamp.from(Instant.now()))
 			.update();
 		return id;
 	}
