@@ -7,10 +7,13 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.function.BooleanSupplier;
 
+import com.acme.finetune.dataset.DatasetService;
 import com.acme.finetune.job.JobRunner.Outcome;
 import com.acme.finetune.model.ModelCatalog;
 import com.acme.finetune.model.ModelView;
 import com.acme.finetune.model.NewModel;
+import com.acme.finetune.registry.Registration;
+import com.acme.finetune.registry.RegisteredModels;
 import com.acme.finetune.training.TrainingResult;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -48,8 +51,15 @@ class JobExecutor implements JobWork {
 
 	private final ObjectMapper json;
 
+	private final DatasetService datasets;
+
+	private final RegisteredModels registry;
+
 	JobExecutor(JobRepository jobs, JobEpochRepository epochs, JobEvents events, JobRunner runner, ModelCatalog models,
-			JobProperties properties, JobMetrics metrics, JobQueue queue, ObjectMapper json) {
+			JobProperties properties, JobMetrics metrics, JobQueue queue, ObjectMapper json, DatasetService datasets,
+			RegisteredModels registry) {
+		this.datasets = datasets;
+		this.registry = registry;
 		this.jobs = jobs;
 		this.epochs = epochs;
 		this.events = events;
@@ -171,12 +181,47 @@ class JobExecutor implements JobWork {
 			.register(new NewModel(job.id, "job-" + job.id.toString().substring(0, 8), result.labels(),
 					spec.baseModel(), Map.of("upTo", spec.freeze().upTo(), "batchNorm", spec.freeze().batchNorm()),
 					spec.hyperparameters().imageSize(), modelMetrics, result.parameters().total(),
-					result.parameters().trainable(), result.modelDir()));
+					result.parameters().trainable(), result.modelDir(), lineage(job, spec)));
 		if (this.jobs.succeed(job.id, model.id(), this.json.writeValueAsString(finalMetrics), Instant.now()) == 0) {
 			log.warn("Job {} finished training but was no longer RUNNING", job.id);
 			return;
 		}
-		terminal(job.id, JobStatus.SUCCEEDED, Map.of("modelId", model.id()));
+		Map<String, Object> done = new LinkedHashMap<>();
+		done.put("modelId", model.id());
+		if (spec.register() != null) {
+			done.putAll(register(job.id, spec.register(), model.id()));
+		}
+		terminal(job.id, JobStatus.SUCCEEDED, done);
+	}
+
+	private NewModel.Lineage lineage(JobEntity job, JobSpec spec) {
+		String sha256 = null;
+		try {
+			sha256 = this.datasets.find(job.datasetId).sha256();
+		}
+		catch (RuntimeException ex) {
+			log.warn("Job {}: the digest of dataset {} is unknown ({})", job.id, job.datasetId, ex.getMessage());
+		}
+		return new NewModel.Lineage(job.datasetId, sha256, spec.baseModel(), job.spec);
+	}
+
+	/**
+	 * Registers the model as the spec asks. The model exists whatever happens here: a
+	 * registration that fails leaves the job SUCCEEDED, says why in its final events, and
+	 * can be repeated with {@code POST /registered-models/{name}/versions}.
+	 */
+	private Map<String, Object> register(UUID jobId, Registration registration, UUID modelId) {
+		try {
+			int version = this.registry.register(registration, modelId, "job", "job:" + jobId).version();
+			log.info("Job {}: model {} registered as {} version {}", jobId, modelId, registration.name(), version);
+			return Map.of("registered",
+					Map.of("name", registration.name(), "version", version, "aliases", registration.aliases()));
+		}
+		catch (RuntimeException ex) {
+			log.error("Job {}: model {} could not be registered as {}", jobId, modelId, registration.name(), ex);
+			return Map.of("registrationError",
+					"The model could not be registered as " + registration.name() + ": " + ex.getMessage());
+		}
 	}
 
 	private void end(UUID jobId, JobStatus status, String message, String type) {

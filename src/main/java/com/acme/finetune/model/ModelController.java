@@ -1,6 +1,7 @@
 package com.acme.finetune.model;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.UUID;
 
@@ -16,6 +17,7 @@ import org.springframework.web.bind.annotation.DeleteMapping;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.RequestMapping;
+import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
 
 import jakarta.servlet.http.HttpServletResponse;
@@ -26,8 +28,11 @@ class ModelController {
 
 	private final ModelCatalog catalog;
 
-	ModelController(ModelCatalog catalog) {
+	private final ModelExports exports;
+
+	ModelController(ModelCatalog catalog, ModelExports exports) {
 		this.catalog = catalog;
+		this.exports = exports;
 	}
 
 	@GetMapping
@@ -53,6 +58,29 @@ class ModelController {
 		response.setHeader(HttpHeaders.CONTENT_DISPOSITION,
 				ContentDisposition.attachment().filename("model-" + id + ".zip").build().toString());
 		ArtifactZip.write(dir, response.getOutputStream());
+	}
+
+	/**
+	 * A portable export that runs without this service: {@code model.safetensors} with
+	 * torchvision's ResNet-50 names (or, for a TorchScript backbone that is not
+	 * torchvision's ResNet-50, {@code backbone.pt} as is plus {@code head.safetensors}),
+	 * {@code config.json} and a README with the Python that loads it.
+	 */
+	@GetMapping(path = "/{id}/export", produces = "application/zip")
+	void export(@PathVariable UUID id, @RequestParam(name = "format", defaultValue = "safetensors") String format,
+			HttpServletResponse response) throws IOException {
+		Path dir = this.exports.check(id, format);
+		Path zip = this.exports.build(id, dir);
+		try {
+			response.setContentType("application/zip");
+			response.setContentLengthLong(Files.size(zip));
+			response.setHeader(HttpHeaders.CONTENT_DISPOSITION,
+					ContentDisposition.attachment().filename("model-" + id + "-" + format + ".zip").build().toString());
+			Files.copy(zip, response.getOutputStream());
+		}
+		finally {
+			ModelExports.deleteQuietly(zip);
+		}
 	}
 
 	@DeleteMapping("/{id}")

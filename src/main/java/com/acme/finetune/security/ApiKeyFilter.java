@@ -107,6 +107,7 @@ class ApiKeyFilter extends OncePerRequestFilter {
 			reject(request, response, new ApiException(ProblemType.FORBIDDEN, "The API key presented is not accepted"));
 			return;
 		}
+		request.setAttribute(CallerIdentity.ATTRIBUTE, ApiKeys.fingerprint(presented));
 		chain.doFilter(request, response);
 	}
 

@@ -4,6 +4,7 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Collection;
+import java.util.HexFormat;
 import java.util.List;
 
 /**
@@ -47,6 +48,14 @@ final class ApiKeys {
 			match |= MessageDigest.isEqual(candidate, digest);
 		}
 		return match;
+	}
+
+	/**
+	 * A name for an accepted key that does not reveal it: {@code key-} and the first 8
+	 * hex digits of its SHA-256 (what audit records show until keys carry names).
+	 */
+	static String fingerprint(String key) {
+		return "key-" + HexFormat.of().formatHex(sha256(key.strip()), 0, 4);
 	}
 
 	private static byte[] sha256(String value) {

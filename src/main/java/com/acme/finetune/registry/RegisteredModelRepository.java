@@ -1,0 +1,22 @@
+package com.acme.finetune.registry;
+
+import java.util.Optional;
+
+import jakarta.persistence.LockModeType;
+
+import org.springframework.data.jpa.repository.JpaRepository;
+import org.springframework.data.jpa.repository.Lock;
+import org.springframework.data.jpa.repository.Query;
+import org.springframework.data.repository.query.Param;
+
+interface RegisteredModelRepository extends JpaRepository<RegisteredModelEntity, String> {
+
+	/**
+	 * The row, locked until the transaction ends: writes to one name run one after the
+	 * other, so version numbers and alias moves never race.
+	 */
+	@Lock(LockModeType.PESSIMISTIC_WRITE)
+	@Query("select m from RegisteredModelEntity m where m.name = :name")
+	Optional<RegisteredModelEntity> lock(@Param("name") String name);
+
+}
