@@ -319,8 +319,8 @@ public final class PortableExport {
 					This model's backbone is an uploaded TorchScript module that is not torchvision's
 					ResNet-50, so it is exported as is: `backbone.pt` maps a normalised NCHW batch to
 					%d-d features, and `head.safetensors` holds the linear classifier on top (`weight`
-					%d x %d, `bias` %d, fp32). `backbone.pt` was written by libtorch 2.7: load it with
-					PyTorch 2.x.
+					%d x %d, `bias` %d, fp32). `backbone.pt` was written by libtorch 2.7; PyTorch 1.13
+					and newer load it.
 
 					```python
 					import json
