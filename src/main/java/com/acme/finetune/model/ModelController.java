@@ -20,6 +20,10 @@ import org.springframework.web.bind.annotation.RequestMapping;
 import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
 
+import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.media.Content;
+import io.swagger.v3.oas.annotations.media.Schema;
+import io.swagger.v3.oas.annotations.responses.ApiResponse;
 import jakarta.servlet.http.HttpServletResponse;
 
 @RestController
@@ -66,6 +70,21 @@ class ModelController {
 	 * torchvision's ResNet-50, {@code backbone.pt} as is plus {@code head.safetensors}),
 	 * {@code config.json} and a README with the Python that loads it.
 	 */
+	@Operation(summary = "Export the model for use without this service",
+			description = "A zip: model.safetensors with torchvision's resnet50 state_dict names (or, for a "
+					+ "TorchScript backbone that is not torchvision's ResNet-50, backbone.pt as is plus "
+					+ "head.safetensors), config.json (labels, preprocessing, architecture) and a README.md with "
+					+ "the Python that loads it. format: safetensors (the only one so far).",
+			responses = {
+					@ApiResponse(responseCode = "200", description = "The export",
+							content = @Content(mediaType = "application/zip",
+									schema = @Schema(type = "string", format = "binary"))),
+					@ApiResponse(responseCode = "400", description = "Unknown format",
+							content = @Content(mediaType = "application/problem+json")),
+					@ApiResponse(responseCode = "404", description = "No such model",
+							content = @Content(mediaType = "application/problem+json")),
+					@ApiResponse(responseCode = "503", description = "Other exports are running (Retry-After)",
+							content = @Content(mediaType = "application/problem+json")) })
 	@GetMapping(path = "/{id}/export", produces = "application/zip")
 	void export(@PathVariable UUID id, @RequestParam(name = "format", defaultValue = "safetensors") String format,
 			HttpServletResponse response) throws IOException {

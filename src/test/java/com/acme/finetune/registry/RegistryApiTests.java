@@ -369,6 +369,27 @@ class RegistryApiTests extends AbstractIntegrationTests {
 				ProblemType.IDEMPOTENCY_KEY_REUSED);
 	}
 
+	@Test
+	void openApiDescribesTheRegistryWithItsProblems() {
+		Map<String, Object> docs = get("/v3/api-docs");
+		Map<String, Object> paths = map(docs.get("paths"));
+		assertThat(paths).containsKeys("/api/v1/registered-models", "/api/v1/registered-models/{name}",
+				"/api/v1/registered-models/{name}/versions", "/api/v1/registered-models/{name}/aliases/{alias}",
+				"/api/v1/registered-models/{name}/aliases/{alias}/history",
+				"/api/v1/registered-models/{name}/aliases/{alias}/predictions",
+				"/api/v1/registered-models/{name}/versions/{version}/predictions", "/api/v1/models/{id}/export");
+		Map<String, Object> put = map(map(paths.get("/api/v1/registered-models/{name}/aliases/{alias}")).get("put"));
+		assertThat(map(put.get("responses"))).containsKeys("200", "400", "404");
+		assertThat(
+				map(map(map(map(put.get("responses")).get("200")).get("content")).get("*/*")).get("schema").toString())
+			.contains("AliasView");
+		Map<String, Object> predict = map(
+				map(paths.get("/api/v1/registered-models/{name}/aliases/{alias}/predictions")).get("post"));
+		assertThat(map(predict.get("responses"))).containsKeys("200", "400", "404", "503");
+		assertThat(map(map(docs.get("components")).get("schemas")).get("RoutedPrediction").toString())
+			.contains("modelId", "predictions", "latencyMs", "name", "version", "alias");
+	}
+
 	// ---------------------------------------------------------------------------------
 
 	private static String uniqueName(String prefix) {
