@@ -33,6 +33,7 @@ import org.springframework.data.domain.PageRequest;
 import org.springframework.data.domain.Pageable;
 import org.springframework.data.domain.Sort;
 import org.springframework.stereotype.Service;
+import org.springframework.transaction.TransactionDefinition;
 import org.springframework.transaction.annotation.Transactional;
 import org.springframework.transaction.support.TransactionTemplate;
 
@@ -49,9 +50,6 @@ public class RegisteredModels implements ModelRegistrations {
 
 	static final String SOURCE_API = "api";
 
-	/** Tries of a registration that raced the creation of the same new name. */
-	private static final int ATTEMPTS = 3;
-
 	private final RegisteredModelRepository names;
 
 	private final VersionRepository versions;
@@ -66,6 +64,9 @@ public class RegisteredModels implements ModelRegistrations {
 
 	private final TransactionTemplate transaction;
 
+	/** Creates names in their own transaction, committed before versions are added. */
+	private final TransactionTemplate separately;
+
 	RegisteredModels(RegisteredModelRepository names, VersionRepository versions, AliasRepository aliases,
 			AliasEventRepository events, ModelCatalog models, ObjectMapper json, TransactionTemplate transaction) {
 		this.names = names;
@@ -75,6 +76,8 @@ public class RegisteredModels implements ModelRegistrations {
 		this.models = models;
 		this.json = json;
 		this.transaction = transaction;
+		this.separately = new TransactionTemplate(transaction.getTransactionManager());
+		this.separately.setPropagationBehavior(TransactionDefinition.PROPAGATION_REQUIRES_NEW);
 	}
 
 	/** A new version. */
@@ -96,33 +99,39 @@ public class RegisteredModels implements ModelRegistrations {
 	 */
 	public Registered register(Registration registration, UUID modelId, String source, String actor) {
 		checked(registration);
-		for (int attempt = 1;; attempt++) {
-			try {
-				return this.transaction.execute((status) -> registerNow(registration, modelId, source, actor));
-			}
-			catch (DataIntegrityViolationException ex) {
-				// another request created the same new name first: lock it and go on
-				if (attempt >= ATTEMPTS) {
-					throw ApiException.conflict(
-							"Registered model " + registration.name() + " changed concurrently; retry the request");
-				}
-			}
+		if (this.models.find(modelId).isEmpty()) {
+			throw invalid("modelId", "model " + modelId + " does not exist");
+		}
+		// the row every writer locks must exist first: two first registrations of a new
+		// name would otherwise both insert it, and one fail
+		createIfAbsent(registration.name());
+		try {
+			return this.transaction.execute((status) -> registerNow(registration, modelId, source, actor));
+		}
+		catch (DataIntegrityViolationException ex) {
+			// the model was deleted, or the name deleted and recreated, meanwhile
+			throw ApiException
+				.conflict("Registered model " + registration.name() + " changed concurrently; retry the request");
+		}
+	}
+
+	private void createIfAbsent(String name) {
+		if (this.names.existsById(name)) {
+			return;
+		}
+		try {
+			this.separately.executeWithoutResult((status) -> this.names.insert(name, Instant.now()));
+		}
+		catch (DataIntegrityViolationException ex) {
+			// created by a concurrent registration: just as good
 		}
 	}
 
 	private Registered registerNow(Registration registration, UUID modelId, String source, String actor) {
-		if (this.models.find(modelId).isEmpty()) {
-			throw invalid("modelId", "model " + modelId + " does not exist");
-		}
 		Instant now = Instant.now();
-		RegisteredModelEntity name = this.names.lock(registration.name()).orElse(null);
-		if (name == null) {
-			name = new RegisteredModelEntity();
-			name.name = registration.name();
-			name.tags = "{}";
-			name.nextVersion = 1;
-			name.createdAt = now;
-		}
+		RegisteredModelEntity name = this.names.lock(registration.name())
+			.orElseThrow(() -> ApiException
+				.conflict("Registered model " + registration.name() + " was deleted meanwhile; retry the request"));
 		List<VersionEntity> same = this.versions.findByNameAndModelId(name.name, modelId);
 		if (!same.isEmpty()) {
 			throw ApiException

@@ -237,6 +237,37 @@ class RegistryApiTests extends AbstractIntegrationTests {
 	}
 
 	@Test
+	void concurrentFirstRegistrationsOfANewNameGetDistinctVersions() throws Exception {
+		String name = uniqueName("crowd");
+		List<UUID> models = new ArrayList<>();
+		for (int i = 0; i < 6; i++) {
+			models.add(fakeModel());
+		}
+		ExecutorService pool = Executors.newFixedThreadPool(6);
+		try {
+			List<Future<Map<String, Object>>> replies = new ArrayList<>();
+			for (UUID model : models) {
+				replies
+					.add(pool.submit(() -> register(name, model, List.of("latest-" + model.toString().substring(0, 4)))
+						.expectStatus()
+						.isCreated()
+						.expectBody(TestApi.JSON_OBJECT)
+						.returnResult()
+						.getResponseBody()));
+			}
+			List<Object> versions = new ArrayList<>();
+			for (Future<Map<String, Object>> reply : replies) {
+				versions.add(reply.get().get("version"));
+			}
+			assertThat(versions).containsExactlyInAnyOrder(1, 2, 3, 4, 5, 6);
+		}
+		finally {
+			pool.shutdownNow();
+		}
+		assertThat(get(BASE + name)).containsEntry("latestVersion", 6);
+	}
+
+	@Test
 	void deletesAreRefusedWhileAnAliasPointsThere() throws IOException {
 		String name = uniqueName("guarded");
 		UUID aliased = fakeModel();
