@@ -182,14 +182,15 @@ class JobExecutor implements JobWork {
 					spec.baseModel(), Map.of("upTo", spec.freeze().upTo(), "batchNorm", spec.freeze().batchNorm()),
 					spec.hyperparameters().imageSize(), modelMetrics, result.parameters().total(),
 					result.parameters().trainable(), result.modelDir(), lineage(job, spec)));
+		Map<String, Object> done = new LinkedHashMap<>();
+		done.put("modelId", model.id());
+		// before the job reads SUCCEEDED: a client that sees it finds the new version
+		if (spec.register() != null) {
+			done.putAll(register(job.id, spec.register(), model.id()));
+		}
 		if (this.jobs.succeed(job.id, model.id(), this.json.writeValueAsString(finalMetrics), Instant.now()) == 0) {
 			log.warn("Job {} finished training but was no longer RUNNING", job.id);
 			return;
-		}
-		Map<String, Object> done = new LinkedHashMap<>();
-		done.put("modelId", model.id());
-		if (spec.register() != null) {
-			done.putAll(register(job.id, spec.register(), model.id()));
 		}
 		terminal(job.id, JobStatus.SUCCEEDED, done);
 	}

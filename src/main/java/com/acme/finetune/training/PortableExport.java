@@ -16,6 +16,7 @@ import java.util.zip.Deflater;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipOutputStream;
 
+import ai.djl.Device;
 import ai.djl.MalformedModelException;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
@@ -100,7 +101,9 @@ public final class PortableExport {
 		Layout layout;
 		boolean gradMode = JniUtils.isGradMode();
 		JniUtils.setGradMode(false);
-		try (NDManager manager = NDManager.newBaseManager("PyTorch")) {
+		// on the CPU even where a GPU serves: the export only reads weights and runs one
+		// small probe, and must not take GPU memory from served models
+		try (NDManager manager = NDManager.newBaseManager(Device.cpu(), "PyTorch")) {
 			if (ResNet50Block.KIND.equals(metadata.network())) {
 				ResNet50Block block = ResNet50Block.load(manager, artifactDir, metadata.numClasses());
 				zip.putNextEntry(new ZipEntry(WEIGHTS_FILE));
