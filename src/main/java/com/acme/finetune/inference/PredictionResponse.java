@@ -8,12 +8,12 @@ import java.util.UUID;
  *
  * @param latencyMs server-side time for the whole request (decode, queue, forward pass)
  */
-record PredictionResponse(UUID modelId, List<Prediction> predictions, long latencyMs) {
+public record PredictionResponse(UUID modelId, List<Prediction> predictions, long latencyMs) {
 
-	record Prediction(String file, List<Label> top) {
+	public record Prediction(String file, List<Label> top) {
 	}
 
-	record Label(String label, double probability) {
+	public record Label(String label, double probability) {
 	}
 
 }

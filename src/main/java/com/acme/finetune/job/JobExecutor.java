@@ -8,10 +8,13 @@ import java.util.Optional;
 import java.util.UUID;
 import java.util.function.BooleanSupplier;
 
+import com.acme.finetune.dataset.DatasetService;
 import com.acme.finetune.job.JobRunner.Outcome;
 import com.acme.finetune.model.ModelCatalog;
 import com.acme.finetune.model.ModelView;
 import com.acme.finetune.model.NewModel;
+import com.acme.finetune.registry.Registration;
+import com.acme.finetune.registry.RegisteredModels;
 import com.acme.finetune.training.TrainingResult;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -54,10 +57,16 @@ class JobExecutor implements JobWork {
 
 	private final TransactionTemplate transaction;
 
+	private final DatasetService datasets;
+
+	private final RegisteredModels registry;
+
 	JobExecutor(JobRepository jobs, JobEpochRepository epochs, JobEvents events, JobRunner runner, ModelCatalog models,
 			JobProperties properties, JobMetrics metrics, JobQueue queue, ObjectMapper json,
-			TransactionTemplate transaction) {
+			TransactionTemplate transaction, DatasetService datasets, RegisteredModels registry) {
 		this.transaction = transaction;
+		this.datasets = datasets;
+		this.registry = registry;
 		this.jobs = jobs;
 		this.epochs = epochs;
 		this.events = events;
@@ -208,7 +217,7 @@ class JobExecutor implements JobWork {
 			Map<String, Object> finalMetrics = new LinkedHashMap<>();
 			finalMetrics.put("perClass", model.get().metrics().get("perClass"));
 			finalMetrics.put("confusionMatrix", model.get().metrics().get("confusionMatrix"));
-			recordSuccess(jobId, model.get().id(), finalMetrics);
+			recordSuccess(jobId, Map.of("modelId", model.get().id()), finalMetrics);
 			return false;
 		}
 		if (job.cancelRequested) {
@@ -253,22 +262,60 @@ class JobExecutor implements JobWork {
 			.register(new NewModel(job.id, "job-" + job.id.toString().substring(0, 8), result.labels(),
 					spec.baseModel(), Map.of("upTo", spec.freeze().upTo(), "batchNorm", spec.freeze().batchNorm()),
 					spec.hyperparameters().imageSize(), modelMetrics, result.parameters().total(),
-					result.parameters().trainable(), result.modelDir()));
-		recordSuccess(job.id, model.id(), finalMetrics);
+					result.parameters().trainable(), result.modelDir(), lineage(job, spec)));
+		Map<String, Object> done = new LinkedHashMap<>();
+		done.put("modelId", model.id());
+		// before the job reads SUCCEEDED: a client that sees it finds the new version
+		if (spec.register() != null) {
+			done.putAll(register(job.id, spec.register(), model.id()));
+		}
+		recordSuccess(job.id, done, finalMetrics);
 	}
 
 	/**
 	 * The job's end, its events and its callback in one transaction: all of them or, when
 	 * the database fails, none, and the job stays RUNNING for claim() to recover.
+	 * @param done what the final status event says: the model's id and its registration
 	 */
-	private void recordSuccess(UUID jobId, UUID modelId, Map<String, Object> finalMetrics) {
+	private void recordSuccess(UUID jobId, Map<String, Object> done, Map<String, Object> finalMetrics) {
+		UUID modelId = (UUID) done.get("modelId");
 		this.transaction.executeWithoutResult((tx) -> {
 			if (this.jobs.succeed(jobId, modelId, this.json.writeValueAsString(finalMetrics), Instant.now()) == 0) {
 				log.warn("Job {} finished training but was no longer RUNNING", jobId);
 				return;
 			}
-			terminal(jobId, JobStatus.SUCCEEDED, Map.of("modelId", modelId));
+			terminal(jobId, JobStatus.SUCCEEDED, done);
 		});
+	}
+
+	private NewModel.Lineage lineage(JobEntity job, JobSpec spec) {
+		String sha256 = null;
+		try {
+			sha256 = this.datasets.find(job.datasetId).sha256();
+		}
+		catch (RuntimeException ex) {
+			log.warn("Job {}: the digest of dataset {} is unknown ({})", job.id, job.datasetId, ex.getMessage());
+		}
+		return new NewModel.Lineage(job.datasetId, sha256, spec.baseModel(), job.spec);
+	}
+
+	/**
+	 * Registers the model as the spec asks. The model exists whatever happens here: a
+	 * registration that fails leaves the job SUCCEEDED, says why in its final events, and
+	 * can be repeated with {@code POST /registered-models/{name}/versions}.
+	 */
+	private Map<String, Object> register(UUID jobId, Registration registration, UUID modelId) {
+		try {
+			int version = this.registry.register(registration, modelId, "job", "job:" + jobId).version();
+			log.info("Job {}: model {} registered as {} version {}", jobId, modelId, registration.name(), version);
+			return Map.of("registered",
+					Map.of("name", registration.name(), "version", version, "aliases", registration.aliases()));
+		}
+		catch (RuntimeException ex) {
+			log.error("Job {}: model {} could not be registered as {}", jobId, modelId, registration.name(), ex);
+			return Map.of("registrationError",
+					"The model could not be registered as " + registration.name() + ": " + ex.getMessage());
+		}
 	}
 
 	private void end(UUID jobId, JobStatus status, String message, String type) {

@@ -10,6 +10,8 @@ import java.util.UUID;
 import java.util.function.Function;
 import java.util.regex.Pattern;
 
+import com.acme.finetune.registry.Registration;
+import com.acme.finetune.registry.RegistryNames;
 import com.acme.finetune.training.Hyperparameters.Augmentation;
 import com.acme.finetune.training.Hyperparameters.ClassWeights;
 import com.acme.finetune.training.Hyperparameters.EarlyStoppingMetric;
@@ -55,7 +57,7 @@ final class JobSpecParser {
 			return null;
 		}
 		unknownFields(body, "", Set.of("datasetId", "baseModel", "freeze", "hyperparameters", "device",
-				"timeoutMinutes", "callbackUrl"));
+				"timeoutMinutes", "callbackUrl", "register"));
 		UUID datasetId = null;
 		JsonNode dataset = body.get("datasetId");
 		if (dataset == null || dataset.isNull()) {
@@ -89,7 +91,75 @@ final class JobSpecParser {
 		if (callbackUrl != null && !callbackUrl.matches("https?://\\S+")) {
 			violation("callbackUrl", "must be an http(s) URL");
 		}
-		return new JobSpec(datasetId, baseModel, freeze, hyperparameters, device, timeout, callbackUrl);
+		Registration register = register(object(body, "register"));
+		return new JobSpec(datasetId, baseModel, freeze, hyperparameters, device, timeout, callbackUrl, register);
+	}
+
+	/**
+	 * {@code {name, aliases[], description, tags{}}}: the model becomes the next version
+	 * of {@code name} when the job succeeds.
+	 */
+	private Registration register(JsonNode node) {
+		if (node == null) {
+			return null;
+		}
+		String p = "register.";
+		unknownFields(node, p, Set.of("name", "aliases", "description", "tags"));
+		JsonNode nameNode = node.get("name");
+		boolean nameIsText = nameNode == null || nameNode.isNull() || nameNode.isString();
+		if (!nameIsText) {
+			violation(p + "name", "must be a string");
+		}
+		String name = (nameNode != null && nameNode.isString()) ? nameNode.asString() : null;
+		List<String> aliases = new ArrayList<>();
+		JsonNode aliasesNode = node.get("aliases");
+		if (aliasesNode != null && !aliasesNode.isNull()) {
+			if (!aliasesNode.isArray()) {
+				violation(p + "aliases", "must be an array of strings");
+			}
+			else {
+				for (int i = 0; i < aliasesNode.size(); i++) {
+					JsonNode alias = aliasesNode.get(i);
+					if (!alias.isString()) {
+						violation(p + "aliases[" + i + "]", "must be a string");
+					}
+					else {
+						aliases.add(alias.asString());
+					}
+				}
+			}
+		}
+		String description = null;
+		JsonNode descriptionNode = node.get("description");
+		if (descriptionNode != null && !descriptionNode.isNull()) {
+			if (descriptionNode.isString()) {
+				description = descriptionNode.asString();
+			}
+			else {
+				violation(p + "description", "must be a string");
+			}
+		}
+		Map<String, String> tags = null;
+		JsonNode tagsNode = object(node, "tags", p + "tags");
+		if (tagsNode != null) {
+			tags = new LinkedHashMap<>();
+			for (Map.Entry<String, JsonNode> tag : tagsNode.properties()) {
+				if (!tag.getValue().isString()) {
+					violation(p + "tags." + tag.getKey(), "must be a string");
+				}
+				else {
+					tags.put(tag.getKey(), tag.getValue().asString());
+				}
+			}
+		}
+		Registration registration = new Registration(name, aliases, description, tags);
+		if (nameIsText) {
+			RegistryNames.check(registration, p, this::violation);
+		}
+		else {
+			RegistryNames.checkDetails(aliases, description, tags, p, this::violation);
+		}
+		return registration;
 	}
 
 	private JobSpec.Freeze freeze(JsonNode node) {

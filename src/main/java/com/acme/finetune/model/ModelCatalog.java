@@ -10,6 +10,8 @@ import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
+import java.util.Collection;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -29,6 +31,8 @@ import tools.jackson.databind.ObjectMapper;
 
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.context.ApplicationEventPublisher;
+import org.springframework.dao.DataIntegrityViolationException;
+import org.springframework.data.domain.Page;
 import org.springframework.data.domain.Pageable;
 import org.springframework.stereotype.Service;
 import org.springframework.transaction.annotation.Propagation;
@@ -53,10 +57,14 @@ public class ModelCatalog {
 
 	private final TorchScriptSandbox sandbox;
 
+	private final ObjectProvider<ModelRegistrations> registrations;
+
 	ModelCatalog(ModelRepository models, ArtifactStore store, ObjectMapper json, ApplicationEventPublisher events,
-			ObjectProvider<BaseModelUsage> usages, TorchScriptSandbox sandbox) {
+			ObjectProvider<BaseModelUsage> usages, TorchScriptSandbox sandbox,
+			ObjectProvider<ModelRegistrations> registrations) {
 		this.usages = usages;
 		this.sandbox = sandbox;
+		this.registrations = registrations;
 		this.models = models;
 		this.store = store;
 		this.json = json;
@@ -97,6 +105,12 @@ public class ModelCatalog {
 		// trained from an accepted base by the training process: its graph is accepted
 		Path backbone = target.resolve(ModelArtifact.TORCHSCRIPT_BACKBONE);
 		entity.backboneSha256 = Files.isRegularFile(backbone) ? sha256(backbone) : null;
+		if (model.lineage() != null) {
+			entity.datasetId = model.lineage().datasetId();
+			entity.datasetSha256 = model.lineage().datasetSha256();
+			entity.baseModel = model.lineage().baseModel();
+			entity.spec = model.lineage().spec();
+		}
 		return view(this.models.save(entity));
 	}
 
@@ -122,6 +136,16 @@ public class ModelCatalog {
 		if (this.models.lock(id).isEmpty()) {
 			throw ApiException.notFound("Model", id);
 		}
+	}
+
+	/** The models that exist among these ids, by id. */
+	@Transactional(readOnly = true)
+	public Map<UUID, ModelView> findAll(Collection<UUID> ids) {
+		List<ModelEntity> found = this.models.findAllById(ids);
+		Map<UUID, List<ModelView.Registration>> registered = registrationsOf(found);
+		Map<UUID, ModelView> views = new LinkedHashMap<>();
+		found.forEach((e) -> views.put(e.id, view(e, registered)));
+		return views;
 	}
 
 	public ModelView get(UUID id) {
@@ -196,7 +220,9 @@ public class ModelCatalog {
 
 	@Transactional(readOnly = true)
 	public PageResponse<ModelView> list(Pageable pageable) {
-		return PageResponse.of(this.models.findAll(pageable), this::view);
+		Page<ModelEntity> page = this.models.findAll(pageable);
+		Map<UUID, List<ModelView.Registration>> registered = registrationsOf(page.getContent());
+		return PageResponse.of(page, (e) -> view(e, registered));
 	}
 
 	/**
@@ -216,8 +242,22 @@ public class ModelCatalog {
 			throw new ApiException(ProblemType.BASE_MODEL_IN_USE,
 					"Model " + id + " is the base of an active job; cancel or wait for it first");
 		}
+		ModelRegistrations registry = this.registrations.getIfAvailable();
+		Optional<String> blocker = (registry != null) ? registry.deletionBlocker(id) : Optional.empty();
+		if (blocker.isPresent()) {
+			throw new ApiException(ProblemType.ALIASED_MODEL,
+					"Model " + id + " cannot be deleted: " + blocker.get() + "; move or delete the alias first");
+		}
 		this.models.delete(entity);
-		this.models.flush();
+		try {
+			this.models.flush();
+		}
+		catch (DataIntegrityViolationException ex) {
+			// an alias moved onto one of its versions after the check (the schema refuses
+			// the delete)
+			throw new ApiException(ProblemType.ALIASED_MODEL,
+					"Model " + id + " cannot be deleted: an alias points to it; move or delete the alias first");
+		}
 		this.events.publishEvent(new ModelDeleted(id));
 		try {
 			ArtifactStore.deleteRecursively(this.store.root().resolve(entity.artifactPath));
@@ -228,10 +268,27 @@ public class ModelCatalog {
 	}
 
 	private ModelView view(ModelEntity e) {
+		return view(e, registrationsOf(List.of(e)));
+	}
+
+	private ModelView view(ModelEntity e, Map<UUID, List<ModelView.Registration>> registered) {
+		ModelView.Dataset dataset = (e.datasetId != null) ? new ModelView.Dataset(e.datasetId, e.datasetSha256) : null;
+		Map<String, Object> spec = (e.spec != null)
+				? this.json.readValue(e.spec, new TypeReference<Map<String, Object>>() {
+				}) : null;
 		return new ModelView(e.id, e.jobId, e.name, this.json.readValue(e.labels, new TypeReference<List<String>>() {
 		}), e.backbone, this.json.readValue(e.freeze, new TypeReference<Map<String, Object>>() {
 		}), e.imageSize, this.json.readValue(e.metrics, new TypeReference<Map<String, Object>>() {
-		}), new ModelView.Parameters(e.totalParameters, e.trainableParameters), e.sizeBytes, e.createdAt);
+		}), new ModelView.Parameters(e.totalParameters, e.trainableParameters), e.sizeBytes, e.createdAt, e.baseModel,
+				dataset, spec, registered.getOrDefault(e.id, List.of()));
+	}
+
+	private Map<UUID, List<ModelView.Registration>> registrationsOf(List<ModelEntity> entities) {
+		ModelRegistrations registry = this.registrations.getIfAvailable();
+		if (registry == null || entities.isEmpty()) {
+			return Map.of();
+		}
+		return registry.versionsOf(entities.stream().map((e) -> e.id).toList());
 	}
 
 	private static long sizeOf(Path dir) {

@@ -1,6 +1,7 @@
 package com.acme.finetune.model;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.UUID;
@@ -18,6 +19,10 @@ import org.springframework.web.bind.annotation.RequestMapping;
 import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
 
+import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.media.Content;
+import io.swagger.v3.oas.annotations.media.Schema;
+import io.swagger.v3.oas.annotations.responses.ApiResponse;
 import jakarta.servlet.http.HttpServletResponse;
 
 @RestController
@@ -30,8 +35,11 @@ class ModelController {
 
 	private final ModelCatalog catalog;
 
-	ModelController(ModelCatalog catalog) {
+	private final ModelExports exports;
+
+	ModelController(ModelCatalog catalog, ModelExports exports) {
 		this.catalog = catalog;
+		this.exports = exports;
 	}
 
 	@GetMapping
@@ -57,6 +65,44 @@ class ModelController {
 		response.setHeader(HttpHeaders.CONTENT_DISPOSITION,
 				ContentDisposition.attachment().filename("model-" + id + ".zip").build().toString());
 		ArtifactZip.write(dir, response.getOutputStream());
+	}
+
+	/**
+	 * A portable export that runs without this service: {@code model.safetensors} with
+	 * torchvision's ResNet-50 names (or, for a TorchScript backbone that is not
+	 * torchvision's ResNet-50, {@code backbone.pt} as is plus {@code head.safetensors}),
+	 * {@code config.json} and a README with the Python that loads it.
+	 */
+	@Operation(summary = "Export the model for use without this service",
+			description = "A zip: model.safetensors with torchvision's resnet50 state_dict names (or, for a "
+					+ "TorchScript backbone that is not torchvision's ResNet-50, backbone.pt as is plus "
+					+ "head.safetensors), config.json (labels, preprocessing, architecture) and a README.md with "
+					+ "the Python that loads it. format: safetensors (the only one so far).",
+			responses = {
+					@ApiResponse(responseCode = "200", description = "The export",
+							content = @Content(mediaType = "application/zip",
+									schema = @Schema(type = "string", format = "binary"))),
+					@ApiResponse(responseCode = "400", description = "Unknown format",
+							content = @Content(mediaType = "application/problem+json")),
+					@ApiResponse(responseCode = "404", description = "No such model",
+							content = @Content(mediaType = "application/problem+json")),
+					@ApiResponse(responseCode = "503", description = "Other exports are running (Retry-After)",
+							content = @Content(mediaType = "application/problem+json")) })
+	@GetMapping(path = "/{id}/export", produces = "application/zip")
+	void export(@PathVariable UUID id, @RequestParam(name = "format", defaultValue = "safetensors") String format,
+			HttpServletResponse response) throws IOException {
+		Path dir = this.exports.check(id, format);
+		Path zip = this.exports.build(id, dir);
+		try {
+			response.setContentType("application/zip");
+			response.setContentLengthLong(Files.size(zip));
+			response.setHeader(HttpHeaders.CONTENT_DISPOSITION,
+					ContentDisposition.attachment().filename("model-" + id + "-" + format + ".zip").build().toString());
+			Files.copy(zip, response.getOutputStream());
+		}
+		finally {
+			ModelExports.deleteQuietly(zip);
+		}
 	}
 
 	@DeleteMapping("/{id}")

@@ -56,4 +56,15 @@ class ModelEntity {
 	@Column(name = "backbone_sha256")
 	String backboneSha256;
 
+	/** Lineage, copied from the job at creation; null for models made outside jobs. */
+	UUID datasetId;
+
+	@Column(name = "dataset_sha256")
+	String datasetSha256;
+
+	String baseModel;
+
+	/** The job's resolved specification as JSON. */
+	String spec;
+
 }

@@ -24,6 +24,13 @@ final class EndpointScopes {
 			rule("GET", "/api/v1/jobs/{id}/report", Scope.READ),
 			rule("GET", "/api/v1/jobs/{id}/report/{chart}", Scope.READ), rule("GET", "/api/v1/models", Scope.READ),
 			rule("GET", "/api/v1/models/{id}", Scope.READ), rule("GET", "/api/v1/models/{id}/artifact", Scope.READ),
+			rule("GET", "/api/v1/models/{id}/export", Scope.READ), rule("GET", "/api/v1/registered-models", Scope.READ),
+			rule("GET", "/api/v1/registered-models/{name}", Scope.READ),
+			rule("GET", "/api/v1/registered-models/{name}/versions", Scope.READ),
+			rule("GET", "/api/v1/registered-models/{name}/versions/{version}", Scope.READ),
+			rule("GET", "/api/v1/registered-models/{name}/aliases", Scope.READ),
+			rule("GET", "/api/v1/registered-models/{name}/aliases/{alias}", Scope.READ),
+			rule("GET", "/api/v1/registered-models/{name}/aliases/{alias}/history", Scope.READ),
 			// the API docs, where they are not public
 			rule("GET", "/v3/api-docs", Scope.READ), rule("GET", "/v3/api-docs/**", Scope.READ),
 			rule("GET", "/v3/api-docs.yaml", Scope.READ), rule("GET", "/swagger-ui.html", Scope.READ),
@@ -31,8 +38,15 @@ final class EndpointScopes {
 			// train: datasets in, jobs in and out
 			rule("POST", "/api/v1/datasets", Scope.TRAIN), rule("POST", "/api/v1/jobs", Scope.TRAIN),
 			rule("POST", "/api/v1/jobs:validate", Scope.TRAIN), rule("POST", "/api/v1/jobs/{id}:cancel", Scope.TRAIN),
+			// ... and their models into the registry: new versions, descriptions, alias
+			// moves
+			rule("POST", "/api/v1/registered-models/{name}/versions", Scope.TRAIN),
+			rule("PATCH", "/api/v1/registered-models/{name}", Scope.TRAIN),
+			rule("PUT", "/api/v1/registered-models/{name}/aliases/{alias}", Scope.TRAIN),
 			// predict
-			rule("POST", "/api/v1/models/{id}/predictions", Scope.PREDICT)
+			rule("POST", "/api/v1/models/{id}/predictions", Scope.PREDICT),
+			rule("POST", "/api/v1/registered-models/{name}/aliases/{alias}/predictions", Scope.PREDICT),
+			rule("POST", "/api/v1/registered-models/{name}/versions/{version}/predictions", Scope.PREDICT)
 	// admin: POST /api/v1/backbones, every DELETE and all else, by default
 	);
 

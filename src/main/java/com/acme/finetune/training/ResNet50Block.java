@@ -232,6 +232,66 @@ final class ResNet50Block extends AbstractBlock implements Classifier {
 	}
 
 	/**
+	 * Every weight and BatchNorm statistic under torchvision's {@code resnet50}
+	 * state_dict name, in its order: {@code conv1.weight}, {@code bn1.weight},
+	 * {@code bn1.bias}, {@code bn1.running_mean}, {@code bn1.running_var},
+	 * {@code layer1.0.conv1.weight} … {@code layer1.0.downsample.0.weight},
+	 * {@code layer1.0.downsample.1.*} … {@code fc.weight}, {@code fc.bias}. The block is
+	 * built to the same shape: each stage's children are its bottlenecks, a bottleneck is
+	 * a {@link ParallelBlock} of the main path (conv, BN, ReLU ×3, no last ReLU) and the
+	 * shortcut (a projection conv + BN on each stage's first block, else identity); the
+	 * stem is conv, BN, ReLU, max pool. Shapes agree too (DJL's convolution and linear
+	 * weights are torchvision's {@code out × in × kh × kw} and {@code out × in}), only
+	 * {@code num_batches_tracked}, which DJL does not keep, is missing. Only the
+	 * parameters of a block that is not folded ({@link #foldBatchNorm()}) mean this.
+	 */
+	Map<String, Parameter> torchvisionParameters() {
+		Map<String, Parameter> named = new LinkedHashMap<>();
+		List<Block> stem = this.stages.get(0).getChildren().values();
+		putConvolution(named, "conv1", stem.get(0));
+		putBatchNorm(named, "bn1", stem.get(1));
+		for (int s = 1; s < this.stages.size(); s++) {
+			List<Block> bottlenecks = this.stages.get(s).getChildren().values();
+			for (int b = 0; b < bottlenecks.size(); b++) {
+				String prefix = "layer" + s + "." + b + ".";
+				List<Block> paths = bottlenecks.get(b).getChildren().values();
+				List<Block> main = paths.get(0).getChildren().values();
+				for (int c = 0; c < 3; c++) {
+					// conv, BN, ReLU per step
+					putConvolution(named, prefix + "conv" + (c + 1), main.get(3 * c));
+					putBatchNorm(named, prefix + "bn" + (c + 1), main.get(3 * c + 1));
+				}
+				List<Block> shortcut = paths.get(1).getChildren().values();
+				if (!shortcut.isEmpty()) {
+					putConvolution(named, prefix + "downsample.0", shortcut.get(0));
+					putBatchNorm(named, prefix + "downsample.1", shortcut.get(1));
+				}
+			}
+		}
+		named.put("fc.weight", this.head.getParameters().get("weight"));
+		named.put("fc.bias", this.head.getParameters().get("bias"));
+		return named;
+	}
+
+	private static void putConvolution(Map<String, Parameter> named, String name, Block block) {
+		if (!(block instanceof FoldableConv2d conv)) {
+			throw new IllegalStateException(name + " is not a convolution but " + block.getClass().getSimpleName());
+		}
+		named.put(name + ".weight", conv.getParameters().get("weight"));
+	}
+
+	private static void putBatchNorm(Map<String, Parameter> named, String name, Block block) {
+		if (!(block instanceof BatchNorm2d norm)) {
+			throw new IllegalStateException(name + " is not a BatchNorm but " + block.getClass().getSimpleName());
+		}
+		PairList<String, Parameter> parameters = norm.getParameters();
+		named.put(name + ".weight", parameters.get("gamma"));
+		named.put(name + ".bias", parameters.get("beta"));
+		named.put(name + ".running_mean", parameters.get("runningMean"));
+		named.put(name + ".running_var", parameters.get("runningVar"));
+	}
+
+	/**
 	 * Freezes every stage up to {@code upTo} (gradients and BatchNorm statistics) and,
 	 * with {@code batchNormTrain == false}, keeps the statistics of trainable stages too.
 	 */

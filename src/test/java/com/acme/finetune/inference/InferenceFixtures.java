@@ -37,9 +37,9 @@ import com.acme.finetune.training.TrainingResult;
  * Real models for inference tests, trained in-process by the training core (faster than a
  * job's child process) and registered in the catalog like a job would.
  */
-final class InferenceFixtures {
+public final class InferenceFixtures {
 
-	static final List<String> COLOURS = List.of("red", "green", "blue");
+	public static final List<String> COLOURS = List.of("red", "green", "blue");
 
 	private InferenceFixtures() {
 	}
@@ -50,7 +50,7 @@ final class InferenceFixtures {
 	 * A from-scratch ResNet-50 at 32 px, trained briefly on colour images; trained once
 	 * per test JVM and shared (callers register copies), as training is the slow part.
 	 */
-	static synchronized Path colourModel() throws IOException {
+	public static synchronized Path colourModel() throws IOException {
 		if (colourModel == null) {
 			Path work = Files.createTempDirectory("inference-model-");
 			Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -103,7 +103,7 @@ final class InferenceFixtures {
 	/**
 	 * Registers a copy of an artifact directory as a new model, as a finished job does.
 	 */
-	static UUID register(ModelCatalog catalog, Path artifact, Path work, List<String> labels, String name)
+	public static UUID register(ModelCatalog catalog, Path artifact, Path work, List<String> labels, String name)
 			throws IOException {
 		Path copy = work.resolve("copy-" + UUID.randomUUID());
 		copyTree(artifact, copy);
@@ -138,7 +138,7 @@ final class InferenceFixtures {
 	}
 
 	/** Noise dominated by one RGB channel (0 red, 1 green, 2 blue). */
-	static BufferedImage colour(int channel, int width, int height, Random random) {
+	public static BufferedImage colour(int channel, int width, int height, Random random) {
 		BufferedImage image = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
 		for (int y = 0; y < height; y++) {
 			for (int x = 0; x < width; x++) {
@@ -163,7 +163,7 @@ final class InferenceFixtures {
 		return image;
 	}
 
-	static byte[] png(BufferedImage image) {
+	public static byte[] png(BufferedImage image) {
 		ByteArrayOutputStream out = new ByteArrayOutputStream();
 		try {
 			ImageIO.write(image, "png", out);

@@ -16,6 +16,8 @@ import java.util.stream.Stream;
 
 import javax.sql.DataSource;
 
+import com.acme.finetune.dataset.DatasetService;
+import com.acme.finetune.registry.RegisteredModels;
 import com.acme.finetune.AppRoles;
 import com.acme.finetune.TestDatabaseConfiguration;
 import com.acme.finetune.model.ModelCatalog;
@@ -80,6 +82,12 @@ class JobRecoveryTests {
 
 	@Autowired
 	JdbcClient jdbc;
+
+	@Autowired
+	private DatasetService datasets;
+
+	@Autowired
+	private RegisteredModels registry;
 
 	private JobQueue queue;
 
@@ -171,7 +179,7 @@ class JobRecoveryTests {
 
 	private JobExecutor executor(JobRepository repository) {
 		return new JobExecutor(repository, this.epochs, this.events, this.runner, this.models, this.properties,
-				this.metrics, this.queue, this.json, this.transaction);
+				this.metrics, this.queue, this.json, this.transaction, this.datasets, this.registry);
 	}
 
 	/** The repository, with one method failing the first {@code times} calls. */

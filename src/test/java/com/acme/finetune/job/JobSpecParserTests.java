@@ -80,6 +80,36 @@ class JobSpecParserTests {
 		}
 	}
 
+	@Test
+	void registerNamesTheRegisteredModelAndItsAliases() {
+		JobSpecParser.Result result = parse("""
+				{"datasetId": "6f1c1f2e-9a51-4c1d-8f38-1f0c3e5a2b11",
+				 "register": {"name": "defects", "aliases": ["staging", "canary"], "description": "Weld defects",
+				   "tags": {"team": "qa"}}}
+				""");
+		assertThat(result.violations()).isEmpty();
+		assertThat(result.spec().register()).isEqualTo(new com.acme.finetune.registry.Registration("defects",
+				List.of("staging", "canary"), "Weld defects", Map.of("team", "qa")));
+		assertThat(parse("{\"datasetId\": \"6f1c1f2e-9a51-4c1d-8f38-1f0c3e5a2b11\"}").spec().register()).isNull();
+	}
+
+	@Test
+	void registerIsValidatedWithTheRestOfTheSpec() {
+		JobSpecParser.Result result = parse("""
+				{"datasetId": "6f1c1f2e-9a51-4c1d-8f38-1f0c3e5a2b11",
+				 "register": {"name": "Defects_v2", "aliases": ["ok", "Not OK", 3], "description": 5,
+				   "tags": {"team": 1}, "stage": "prod"}}
+				""");
+		assertThat(result.spec()).isNull();
+		assertThat(result.violations()).extracting((v) -> v.get("field"))
+			.containsExactlyInAnyOrder("register.stage", "register.name", "register.aliases[1]", "register.aliases[2]",
+					"register.description", "register.tags.team");
+		assertThat(parse("{\"datasetId\": \"6f1c1f2e-9a51-4c1d-8f38-1f0c3e5a2b11\", \"register\": {}}").violations())
+			.containsExactly(Map.of("field", "register.name", "message", "is required"));
+		assertThat(parse("{\"datasetId\": \"6f1c1f2e-9a51-4c1d-8f38-1f0c3e5a2b11\", \"register\": \"defects\"}")
+			.violations()).extracting((v) -> v.get("field")).containsExactly("register");
+	}
+
 	private static JobSpecParser.Result parse(String json) {
 		JsonNode node = JSON.readTree(json);
 		return JobSpecParser.parse(node);

@@ -1,0 +1,367 @@
+package com.acme.finetune.registry;
+
+import java.net.URI;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+import com.acme.finetune.inference.ModelPredictions;
+import com.acme.finetune.registry.RegistryViews.AliasMove;
+import com.acme.finetune.registry.RegistryViews.AliasView;
+import com.acme.finetune.registry.RegistryViews.RegisteredModelSummary;
+import com.acme.finetune.registry.RegistryViews.RegisteredModelView;
+import com.acme.finetune.registry.RegistryViews.RoutedPrediction;
+import com.acme.finetune.registry.RegistryViews.VersionView;
+import com.acme.finetune.security.CallerIdentity;
+import com.acme.finetune.web.IdempotencyKeys;
+import com.acme.finetune.web.PageResponse;
+import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.media.Content;
+import io.swagger.v3.oas.annotations.media.Schema;
+import io.swagger.v3.oas.annotations.responses.ApiResponse;
+import io.swagger.v3.oas.annotations.tags.Tag;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.validation.Valid;
+import jakarta.validation.constraints.Min;
+import jakarta.validation.constraints.NotNull;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.ObjectMapper;
+
+import org.springframework.data.domain.Pageable;
+import org.springframework.data.domain.Sort;
+import org.springframework.data.web.PageableDefault;
+import org.springframework.http.MediaType;
+import org.springframework.http.ResponseEntity;
+import org.springframework.web.bind.annotation.DeleteMapping;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PatchMapping;
+import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.PutMapping;
+import org.springframework.web.bind.annotation.RequestBody;
+import org.springframework.web.bind.annotation.RequestHeader;
+import org.springframework.web.bind.annotation.RequestMapping;
+import org.springframework.web.bind.annotation.RequestParam;
+import org.springframework.web.bind.annotation.RequestPart;
+import org.springframework.web.bind.annotation.RestController;
+import org.springframework.web.multipart.MultipartFile;
+
+/**
+ * Registered models: names with versions and aliases, and predictions by name that a
+ * gateway can route to ({@code …/aliases/production/predictions}).
+ */
+@RestController
+@RequestMapping("/api/v1/registered-models")
+@Tag(name = "Registered models", description = "Names with numbered versions and movable aliases; predictions by name")
+class RegisteredModelController {
+
+	private static final String PROBLEM = "#/components/schemas/Problem";
+
+	static final String IDEMPOTENCY_SCOPE = "registered-model-versions";
+
+	private final RegisteredModels registry;
+
+	private final ModelPredictions predictions;
+
+	private final RegistryMetrics metrics;
+
+	private final IdempotencyKeys idempotency;
+
+	private final ObjectMapper json;
+
+	RegisteredModelController(RegisteredModels registry, ModelPredictions predictions, RegistryMetrics metrics,
+			IdempotencyKeys idempotency, ObjectMapper json) {
+		this.registry = registry;
+		this.predictions = predictions;
+		this.metrics = metrics;
+		this.idempotency = idempotency;
+		this.json = json;
+	}
+
+	/**
+	 * Registers an existing model.
+	 *
+	 * @param modelId the model that becomes the next version
+	 * @param aliases moved to the new version
+	 * @param description replaces the registered model's description when given
+	 * @param tags merged into the registered model's tags
+	 */
+	record NewVersion(@NotNull UUID modelId, List<String> aliases, String description, Map<String, String> tags) {
+	}
+
+	/** Where an alias is to point. */
+	record AliasTarget(@NotNull @Min(1) Integer version) {
+	}
+
+	@Operation(summary = "List registered models",
+			description = "Paged; sort by name (default), createdAt or updatedAt.")
+	@ApiResponse(responseCode = "200", description = "OK")
+	@ApiResponse(responseCode = "400",
+			description = "Invalid name, alias, version or body (errors[] lists each problem)",
+			content = @Content(mediaType = "application/problem+json", schema = @Schema(ref = PROBLEM)))
+	@GetMapping
+	PageResponse<RegisteredModelSummary> list(
+			@PageableDefault(size = 20, sort = "name", direction = Sort.Direction.ASC) Pageable pageable) {
+		return this.registry.list(pageable);
+	}
+
+	@Operation(summary = "A registered model with its versions (metrics, lineage) and aliases")
+	@ApiResponse(responseCode = "200", description = "OK")
+	@ApiResponse(responseCode = "400",
+			description = "Invalid name, alias, version or body (errors[] lists each problem)",
+			content = @Content(mediaType = "application/problem+json", schema = @Schema(ref = PROBLEM)))
+	@ApiResponse(responseCode = "404", description = "No such registered model, version or alias",
+			content = @Content(mediaType = "application/problem+json", schema = @Schema(ref = PROBLEM)))
+	@GetMapping("/{name}")
+	RegisteredModelView get(@PathVariable String name) {
+		return this.registry.get(name);
+	}
+
+	/**
+	 * A JSON merge patch (RFC 7396) of {@code description} and {@code tags}; null
+	 * removes.
+	 */
+	@Operation(summary = "Change the description and tags",
+			description = "A JSON merge patch (RFC 7396): a member set to null is removed; tags are merged key by key.")
+	@ApiResponse(responseCode = "200", description = "OK")
+	@ApiResponse(responseCode = "400",
+			description = "Invalid name, alias, version or body (errors[] lists each problem)",
+			content = @Content(mediaType = "application/problem+json", schema = @Schema(ref = PROBLEM)))
+	@ApiResponse(responseCode = "404", description = "No such registered model, version or alias",
+			content = @Content(mediaType = "application/problem+json", schema = @Schema(ref = PROBLEM)))
+	@PatchMapping(path = "/{name}", consumes = { MediaType.APPLICATION_JSON_VALUE, "application/merge-patch+json" })
+	RegisteredModelView update(@PathVariable String name, @RequestBody JsonNode patch) {
+		return this.registry.update(name, patch);
+	}
+
+	/**
+	 * Deletes the name, its versions, aliases and their history (the models stay); 409
+	 * while an alias points into it, unless {@code force=true}.
+	 */
+	@Operation(summary = "Delete a registered model",
+			description = "Deletes the name, its versions, aliases and their history; the models themselves stay. 409 while an alias points into it, unless force=true.")
+	@ApiResponse(responseCode = "204", description = "Deleted")
+	@ApiResponse(responseCode = "400",
+			description = "Invalid name, alias, version or body (errors[] lists each problem)",
+			content = @Content(mediaType = "application/problem+json", schema = @Schema(ref = PROBLEM)))
+	@ApiResponse(responseCode = "404", description = "No such registered model, version or alias",
+			content = @Content(mediaType = "application/problem+json", schema = @Schema(ref = PROBLEM)))
+	@ApiResponse(responseCode = "409",
+			description = "An alias points there (type aliased-model), or a conflicting registration",
+			content = @Content(mediaType = "application/problem+json", schema = @Schema(ref = PROBLEM)))
+	@DeleteMapping("/{name}")
+	ResponseEntity<Void> delete(@PathVariable String name,
+			@RequestParam(name = "force", defaultValue = "false") boolean force) {
+		this.registry.delete(name, force);
+		return ResponseEntity.noContent().build();
+	}
+
+	/** Registers a model as the next version (the name is created with version 1). */
+	@Operation(summary = "Register an existing model as the next version",
+			description = "Creates the name with version 1 if it does not exist yet; moves the given aliases to the new version. Accepts Idempotency-Key.")
+	@ApiResponse(responseCode = "201", description = "The new version")
+	@ApiResponse(responseCode = "400",
+			description = "Invalid name, alias, version or body (errors[] lists each problem)",
+			content = @Content(mediaType = "application/problem+json", schema = @Schema(ref = PROBLEM)))
+	@ApiResponse(responseCode = "409",
+			description = "An alias points there (type aliased-model), or a conflicting registration",
+			content = @Content(mediaType = "application/problem+json", schema = @Schema(ref = PROBLEM)))
+	@ApiResponse(responseCode = "422", description = "Idempotency-Key reused with another body",
+			content = @Content(mediaType = "application/problem+json", schema = @Schema(ref = PROBLEM)))
+	@PostMapping(path = "/{name}/versions", consumes = MediaType.APPLICATION_JSON_VALUE)
+	ResponseEntity<VersionView> register(@PathVariable String name, @Valid @RequestBody NewVersion body,
+			@RequestHeader(name = IdempotencyKeys.HEADER, required = false) String idempotencyKey,
+			HttpServletRequest request) {
+		RegisteredModels.checkName(name);
+		Registration registration = new Registration(name, body.aliases(), body.description(), body.tags());
+		String canonical = name + " " + this.json.writeValueAsString(body);
+		String actor = CallerIdentity.of(request);
+		VersionView version = this.idempotency.once(IDEMPOTENCY_SCOPE, idempotencyKey, canonical,
+				(claim) -> this.registry
+					.register(registration, body.modelId(), RegisteredModels.SOURCE_API, actor, claim::complete)
+					.versionId(),
+				this.registry::version);
+		return ResponseEntity
+			.created(URI.create("/api/v1/registered-models/" + name + "/versions/" + version.version()))
+			.body(version);
+	}
+
+	@Operation(summary = "List versions, newest first")
+	@ApiResponse(responseCode = "200", description = "OK")
+	@ApiResponse(responseCode = "400",
+			description = "Invalid name, alias, version or body (errors[] lists each problem)",
+			content = @Content(mediaType = "application/problem+json", schema = @Schema(ref = PROBLEM)))
+	@ApiResponse(responseCode = "404", description = "No such registered model, version or alias",
+			content = @Content(mediaType = "application/problem+json", schema = @Schema(ref = PROBLEM)))
+	@GetMapping("/{name}/versions")
+	PageResponse<VersionView> versions(@PathVariable String name,
+			@PageableDefault(size = 20, sort = "version", direction = Sort.Direction.DESC) Pageable pageable) {
+		return this.registry.versions(name, pageable);
+	}
+
+	@Operation(summary = "One version")
+	@ApiResponse(responseCode = "200", description = "OK")
+	@ApiResponse(responseCode = "400",
+			description = "Invalid name, alias, version or body (errors[] lists each problem)",
+			content = @Content(mediaType = "application/problem+json", schema = @Schema(ref = PROBLEM)))
+	@ApiResponse(responseCode = "404", description = "No such registered model, version or alias",
+			content = @Content(mediaType = "application/problem+json", schema = @Schema(ref = PROBLEM)))
+	@GetMapping("/{name}/versions/{version}")
+	VersionView version(@PathVariable String name, @PathVariable int version) {
+		return this.registry.version(name, version);
+	}
+
+	/** Unregisters a version (the model stays); 409 while an alias points to it. */
+	@Operation(summary = "Unregister a version",
+			description = "The model stays; its number is never given again. 409 while an alias points to it.")
+	@ApiResponse(responseCode = "204", description = "Deleted")
+	@ApiResponse(responseCode = "400",
+			description = "Invalid name, alias, version or body (errors[] lists each problem)",
+			content = @Content(mediaType = "application/problem+json", schema = @Schema(ref = PROBLEM)))
+	@ApiResponse(responseCode = "404", description = "No such registered model, version or alias",
+			content = @Content(mediaType = "application/problem+json", schema = @Schema(ref = PROBLEM)))
+	@ApiResponse(responseCode = "409",
+			description = "An alias points there (type aliased-model), or a conflicting registration",
+			content = @Content(mediaType = "application/problem+json", schema = @Schema(ref = PROBLEM)))
+	@DeleteMapping("/{name}/versions/{version}")
+	ResponseEntity<Void> deleteVersion(@PathVariable String name, @PathVariable int version) {
+		this.registry.deleteVersion(name, version);
+		return ResponseEntity.noContent().build();
+	}
+
+	@Operation(summary = "The aliases and where they point")
+	@ApiResponse(responseCode = "200", description = "OK")
+	@ApiResponse(responseCode = "400",
+			description = "Invalid name, alias, version or body (errors[] lists each problem)",
+			content = @Content(mediaType = "application/problem+json", schema = @Schema(ref = PROBLEM)))
+	@ApiResponse(responseCode = "404", description = "No such registered model, version or alias",
+			content = @Content(mediaType = "application/problem+json", schema = @Schema(ref = PROBLEM)))
+	@GetMapping("/{name}/aliases")
+	List<AliasView> aliases(@PathVariable String name) {
+		return this.registry.aliases(name);
+	}
+
+	@Operation(summary = "Where an alias points",
+			description = "previousVersion is where its last move came from: PUT it back to roll back.")
+	@ApiResponse(responseCode = "200", description = "OK")
+	@ApiResponse(responseCode = "400",
+			description = "Invalid name, alias, version or body (errors[] lists each problem)",
+			content = @Content(mediaType = "application/problem+json", schema = @Schema(ref = PROBLEM)))
+	@ApiResponse(responseCode = "404", description = "No such registered model, version or alias",
+			content = @Content(mediaType = "application/problem+json", schema = @Schema(ref = PROBLEM)))
+	@GetMapping("/{name}/aliases/{alias}")
+	AliasView alias(@PathVariable String name, @PathVariable String alias) {
+		return this.registry.alias(name, alias);
+	}
+
+	/**
+	 * Moves (or creates) an alias atomically: the next request through it is answered by
+	 * the new version; requests already running finish on the old one.
+	 */
+	@Operation(summary = "Point an alias at a version (create or move it)",
+			description = "Atomic: the next prediction through the alias uses the new version; requests already running finish on the old one. Recorded with who and when.")
+	@ApiResponse(responseCode = "200", description = "OK")
+	@ApiResponse(responseCode = "400",
+			description = "Invalid name, alias, version or body (errors[] lists each problem)",
+			content = @Content(mediaType = "application/problem+json", schema = @Schema(ref = PROBLEM)))
+	@ApiResponse(responseCode = "404", description = "No such registered model, version or alias",
+			content = @Content(mediaType = "application/problem+json", schema = @Schema(ref = PROBLEM)))
+	@PutMapping(path = "/{name}/aliases/{alias}", consumes = MediaType.APPLICATION_JSON_VALUE)
+	AliasView moveAlias(@PathVariable String name, @PathVariable String alias, @Valid @RequestBody AliasTarget body,
+			HttpServletRequest request) {
+		return this.registry.moveAlias(name, alias, body.version(), CallerIdentity.of(request));
+	}
+
+	@Operation(summary = "Delete an alias (recorded)")
+	@ApiResponse(responseCode = "204", description = "Deleted")
+	@ApiResponse(responseCode = "400",
+			description = "Invalid name, alias, version or body (errors[] lists each problem)",
+			content = @Content(mediaType = "application/problem+json", schema = @Schema(ref = PROBLEM)))
+	@ApiResponse(responseCode = "404", description = "No such registered model, version or alias",
+			content = @Content(mediaType = "application/problem+json", schema = @Schema(ref = PROBLEM)))
+	@DeleteMapping("/{name}/aliases/{alias}")
+	ResponseEntity<Void> deleteAlias(@PathVariable String name, @PathVariable String alias,
+			HttpServletRequest request) {
+		this.registry.deleteAlias(name, alias, CallerIdentity.of(request));
+		return ResponseEntity.noContent().build();
+	}
+
+	/** Every move of the alias (who, when, from, to), newest first. */
+	@Operation(summary = "Every move of an alias, newest first",
+			description = "from null: created; to null: deleted; by: the API key (or job) that moved it.")
+	@ApiResponse(responseCode = "200", description = "OK")
+	@ApiResponse(responseCode = "400",
+			description = "Invalid name, alias, version or body (errors[] lists each problem)",
+			content = @Content(mediaType = "application/problem+json", schema = @Schema(ref = PROBLEM)))
+	@ApiResponse(responseCode = "404", description = "No such registered model, version or alias",
+			content = @Content(mediaType = "application/problem+json", schema = @Schema(ref = PROBLEM)))
+	@GetMapping("/{name}/aliases/{alias}/history")
+	PageResponse<AliasMove> history(@PathVariable String name, @PathVariable String alias,
+			@PageableDefault(size = 50) Pageable pageable) {
+		return this.registry.history(name, alias, pageable.getPageNumber(), pageable.getPageSize());
+	}
+
+	/** Predicts with the version the alias points to when the request arrives. */
+	@Operation(summary = "Predict with the version an alias points to",
+			description = "Same request and response as POST /models/{id}/predictions, plus name, version and alias.",
+			responses = {
+					@ApiResponse(responseCode = "400",
+							description = "Invalid name, alias, version or body (errors[] lists each problem)",
+							content = @Content(mediaType = "application/problem+json",
+									schema = @Schema(ref = PROBLEM))),
+					@ApiResponse(responseCode = "404", description = "No such registered model, version or alias",
+							content = @Content(mediaType = "application/problem+json",
+									schema = @Schema(ref = PROBLEM))),
+					@ApiResponse(responseCode = "415", description = "Not an image in a supported format",
+							content = @Content(mediaType = "application/problem+json",
+									schema = @Schema(ref = PROBLEM))),
+					@ApiResponse(responseCode = "503",
+							description = "The model's prediction queue is full (Retry-After)",
+							content = @Content(mediaType = "application/problem+json",
+									schema = @Schema(ref = PROBLEM))) })
+	@ApiResponse(responseCode = "200", description = "OK")
+	@PostMapping(path = "/{name}/aliases/{alias}/predictions", consumes = MediaType.MULTIPART_FORM_DATA_VALUE)
+	RoutedPrediction predictByAlias(@PathVariable String name, @PathVariable String alias,
+			@RequestPart(name = "image", required = false) List<MultipartFile> images,
+			@RequestParam(name = "topK", required = false) Integer topK) {
+		return predict(this.registry.resolveAlias(name, alias), alias, images, topK);
+	}
+
+	@Operation(summary = "Predict with one version",
+			description = "Same request and response as POST /models/{id}/predictions, plus name and version (alias null).",
+			responses = {
+					@ApiResponse(responseCode = "400",
+							description = "Invalid name, alias, version or body (errors[] lists each problem)",
+							content = @Content(mediaType = "application/problem+json",
+									schema = @Schema(ref = PROBLEM))),
+					@ApiResponse(responseCode = "404", description = "No such registered model, version or alias",
+							content = @Content(mediaType = "application/problem+json",
+									schema = @Schema(ref = PROBLEM))),
+					@ApiResponse(responseCode = "415", description = "Not an image in a supported format",
+							content = @Content(mediaType = "application/problem+json",
+									schema = @Schema(ref = PROBLEM))),
+					@ApiResponse(responseCode = "503",
+							description = "The model's prediction queue is full (Retry-After)",
+							content = @Content(mediaType = "application/problem+json",
+									schema = @Schema(ref = PROBLEM))) })
+	@ApiResponse(responseCode = "200", description = "OK")
+	@PostMapping(path = "/{name}/versions/{version}/predictions", consumes = MediaType.MULTIPART_FORM_DATA_VALUE)
+	RoutedPrediction predictByVersion(@PathVariable String name, @PathVariable int version,
+			@RequestPart(name = "image", required = false) List<MultipartFile> images,
+			@RequestParam(name = "topK", required = false) Integer topK) {
+		return predict(this.registry.resolveVersion(name, version), null, images, topK);
+	}
+
+	/**
+	 * Resolved once, before the images are read: the whole request runs on this version
+	 * whatever happens to the alias meanwhile.
+	 */
+	private RoutedPrediction predict(RegisteredModels.Target target, String alias, List<MultipartFile> images,
+			Integer topK) {
+		RoutedPrediction answer = new RoutedPrediction(this.predictions.predict(target.modelId(), images, topK),
+				target.name(), target.version(), alias);
+		this.metrics.prediction(target.name(), alias, target.version());
+		return answer;
+	}
+
+}

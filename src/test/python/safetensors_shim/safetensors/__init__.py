@@ -1,0 +1,1 @@
+"""A stand-in for the safetensors package where pip cannot install it (tests only)."""
