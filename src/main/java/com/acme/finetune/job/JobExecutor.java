@@ -71,7 +71,6 @@ class JobExecutor implements JobWork {
 			}
 			JobEntity job = this.jobs.findById(jobId).orElseThrow();
 			JobSpec spec = this.json.readValue(job.spec, JobSpec.class);
-			this.epochs.deleteByJobId(jobId);
 			status(job.id, JobStatus.RUNNING, Map.of("attempt", job.attempts, "node", node));
 			log.info("Job {} started on {} (attempt {}/{})", jobId, node, job.attempts, this.properties.maxAttempts());
 			long started = System.nanoTime();

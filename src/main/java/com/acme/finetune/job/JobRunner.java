@@ -14,6 +14,7 @@ import com.acme.finetune.dataset.DatasetService;
 import com.acme.finetune.job.TrainingProcessProtocol.Message;
 import com.acme.finetune.storage.ArtifactStore;
 import com.acme.finetune.training.EpochMetrics;
+import com.acme.finetune.training.FineTuner;
 import com.acme.finetune.training.TrainingData;
 import com.acme.finetune.training.TrainingRequest;
 import com.acme.finetune.training.TrainingResult;
@@ -92,8 +93,18 @@ class JobRunner {
 		try {
 			ArtifactStore.deleteRecursively(workDir);
 			TrainingData data = this.datasets.trainingData(job.datasetId);
-			TrainingRequest training = JobSpecs.trainingRequest(spec, this.baseModels.resolve(spec.baseModel()),
-					workDir.resolve("model"), this.store.root().resolve("cache"));
+			Path checkpoints = checkpointDir(job.id);
+			TrainingRequest training = JobSpecs
+				.trainingRequest(spec, this.baseModels.resolve(spec.baseModel()), workDir.resolve("model"),
+						this.store.root().resolve("cache"))
+				.withCheckpointDir(checkpoints);
+			// a retried attempt continues after its checkpoint: the epochs after it are
+			// trained (and recorded) again, those before it never
+			int resumeAfter = FineTuner.checkpointedEpochs(checkpoints);
+			this.epochs.deleteByJobIdAfter(job.id, resumeAfter);
+			if (resumeAfter > 0) {
+				log.info("Job {} attempt {} resumes after epoch {}", job.id, job.attempts, resumeAfter);
+			}
 			request = new TrainingProcessProtocol.Request(training, data);
 		}
 		catch (RuntimeException | IOException ex) {
@@ -114,6 +125,11 @@ class JobRunner {
 		}
 	}
 
+	/** Where a job's checkpoints live: beside its attempts, kept across them. */
+	Path checkpointDir(UUID jobId) {
+		return this.store.area("jobs", jobId.toString()).resolve("checkpoints");
+	}
+
 	private Outcome follow(JobEntity job, TrainingProcess process, Instant deadline, BooleanSupplier shuttingDown)
 			throws InterruptedException {
 		Progress progress = new Progress(job.id, job.totalEpochs);
@@ -129,7 +145,8 @@ class JobRunner {
 			}
 			if (message != null) {
 				switch (message.type()) {
-					case Message.START -> progress.start(message.totalEpochs(), message.stepsPerEpoch());
+					case Message.START ->
+						progress.start(message.totalEpochs(), message.stepsPerEpoch(), message.epoch());
 					case Message.STEP -> progress.step(message);
 					case Message.EPOCH -> epoch(job.id, message.metrics(), progress);
 					default -> verdict = message;
@@ -205,6 +222,8 @@ class JobRunner {
 		row.learningRate = m.learningRate();
 		row.durationMs = m.durationMs();
 		row.imagesPerSecond = m.imagesPerSecond();
+		row.phase = m.phase();
+		row.frozenUpTo = m.frozenUpTo();
 		this.epochs.save(row);
 		this.events.append(jobId, JobEvents.EPOCH, EpochView.of(m));
 		this.metrics.epochFinished(m);
@@ -229,6 +248,9 @@ class JobRunner {
 
 		private int step;
 
+		/** Epochs a resumed attempt started after: not part of its speed. */
+		private int completedEpochs;
+
 		private Double imagesPerSecond;
 
 		private long lastWrite;
@@ -240,9 +262,12 @@ class JobRunner {
 			this.totalEpochs = totalEpochs;
 		}
 
-		void start(Integer totalEpochs, Integer stepsPerEpoch) {
+		void start(Integer totalEpochs, Integer stepsPerEpoch, Integer completedEpochs) {
 			this.totalEpochs = (totalEpochs != null) ? totalEpochs : this.totalEpochs;
 			this.stepsPerEpoch = (stepsPerEpoch != null) ? stepsPerEpoch : 0;
+			this.completedEpochs = (completedEpochs != null) ? completedEpochs : 0;
+			this.epoch = this.completedEpochs;
+			this.step = (this.completedEpochs > 0) ? this.stepsPerEpoch : 0;
 			this.dirty = true;
 			flush();
 		}
@@ -270,9 +295,10 @@ class JobRunner {
 			long total = (long) this.totalEpochs * Math.max(this.stepsPerEpoch, 1);
 			long done = (long) Math.max(this.epoch - 1, 0) * this.stepsPerEpoch + this.step;
 			double percent = (total > 0) ? Math.min(100.0, 100.0 * done / total) : 0;
+			long doneHere = done - (long) this.completedEpochs * this.stepsPerEpoch;
 			Long eta = null;
-			if (done > 0) {
-				double secondsPerStep = (System.nanoTime() - this.startedNanos) / 1e9 / done;
+			if (doneHere > 0) {
+				double secondsPerStep = (System.nanoTime() - this.startedNanos) / 1e9 / doneHere;
 				eta = Math.round(secondsPerStep * (total - done));
 			}
 			percent = Math.round(percent * 10) / 10.0;

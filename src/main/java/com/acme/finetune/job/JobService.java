@@ -178,7 +178,7 @@ public class JobService {
 
 	private static EpochView metrics(JobEpochEntity e) {
 		return EpochView.of(new EpochMetrics(e.epoch, e.trainLoss, e.trainAccuracy, e.valLoss, e.valAccuracy,
-				e.learningRate, e.durationMs, e.imagesPerSecond));
+				e.learningRate, e.durationMs, e.imagesPerSecond, e.phase, e.frozenUpTo));
 	}
 
 }
