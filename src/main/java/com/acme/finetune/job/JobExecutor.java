@@ -48,8 +48,11 @@ class JobExecutor implements JobWork {
 
 	private final ObjectMapper json;
 
+	private final JobCheckpoints checkpoints;
+
 	JobExecutor(JobRepository jobs, JobEpochRepository epochs, JobEvents events, JobRunner runner, ModelCatalog models,
-			JobProperties properties, JobMetrics metrics, JobQueue queue, ObjectMapper json) {
+			JobProperties properties, JobMetrics metrics, JobQueue queue, ObjectMapper json,
+			JobCheckpoints checkpoints) {
 		this.jobs = jobs;
 		this.epochs = epochs;
 		this.events = events;
@@ -59,6 +62,7 @@ class JobExecutor implements JobWork {
 		this.metrics = metrics;
 		this.queue = queue;
 		this.json = json;
+		this.checkpoints = checkpoints;
 	}
 
 	@Override
@@ -137,7 +141,7 @@ class JobExecutor implements JobWork {
 			end(jobId, JobStatus.CANCELLED, null, null);
 			return false;
 		}
-		if (job.attempts >= this.properties.maxAttempts()) {
+		if (job.attempts - job.attemptsBeforeResume >= this.properties.maxAttempts()) {
 			end(jobId, JobStatus.FAILED, message + "; giving up after " + job.attempts + " attempt(s)", type);
 			return false;
 		}
@@ -175,6 +179,8 @@ class JobExecutor implements JobWork {
 			log.warn("Job {} finished training but was no longer RUNNING", job.id);
 			return;
 		}
+		// the model holds the result: nothing to resume any more
+		this.checkpoints.delete(job.id);
 		terminal(job.id, JobStatus.SUCCEEDED, Map.of("modelId", model.id()));
 	}
 

@@ -14,7 +14,6 @@ import com.acme.finetune.dataset.DatasetService;
 import com.acme.finetune.job.TrainingProcessProtocol.Message;
 import com.acme.finetune.storage.ArtifactStore;
 import com.acme.finetune.training.EpochMetrics;
-import com.acme.finetune.training.FineTuner;
 import com.acme.finetune.training.TrainingData;
 import com.acme.finetune.training.TrainingRequest;
 import com.acme.finetune.training.TrainingResult;
@@ -57,8 +56,11 @@ class JobRunner {
 
 	private final JobMetrics metrics;
 
+	private final JobCheckpoints checkpoints;
+
 	JobRunner(DatasetService datasets, BackboneCatalog baseModels, ArtifactStore store, JobRepository jobs,
-			JobEpochRepository epochs, JobEvents events, JobProperties properties, JobMetrics metrics) {
+			JobEpochRepository epochs, JobEvents events, JobProperties properties, JobMetrics metrics,
+			JobCheckpoints checkpoints) {
 		this.datasets = datasets;
 		this.baseModels = baseModels;
 		this.store = store;
@@ -67,6 +69,7 @@ class JobRunner {
 		this.events = events;
 		this.properties = properties;
 		this.metrics = metrics;
+		this.checkpoints = checkpoints;
 	}
 
 	/** How an attempt ended. */
@@ -93,14 +96,14 @@ class JobRunner {
 		try {
 			ArtifactStore.deleteRecursively(workDir);
 			TrainingData data = this.datasets.trainingData(job.datasetId);
-			Path checkpoints = checkpointDir(job.id);
+			Path checkpoints = this.checkpoints.dir(job.id);
 			TrainingRequest training = JobSpecs
 				.trainingRequest(spec, this.baseModels.resolve(spec.baseModel()), workDir.resolve("model"),
 						this.store.root().resolve("cache"))
 				.withCheckpointDir(checkpoints);
 			// a retried attempt continues after its checkpoint: the epochs after it are
 			// trained (and recorded) again, those before it never
-			int resumeAfter = FineTuner.checkpointedEpochs(checkpoints);
+			int resumeAfter = this.checkpoints.completedEpochs(job.id);
 			this.epochs.deleteByJobIdAfter(job.id, resumeAfter);
 			if (resumeAfter > 0) {
 				log.info("Job {} attempt {} resumes after epoch {}", job.id, job.attempts, resumeAfter);
@@ -123,11 +126,6 @@ class JobRunner {
 			Thread.currentThread().interrupt();
 			return new Outcome.Interrupted("The worker was interrupted", ex.getClass().getName());
 		}
-	}
-
-	/** Where a job's checkpoints live: beside its attempts, kept across them. */
-	Path checkpointDir(UUID jobId) {
-		return this.store.area("jobs", jobId.toString()).resolve("checkpoints");
 	}
 
 	private Outcome follow(JobEntity job, TrainingProcess process, Instant deadline, BooleanSupplier shuttingDown)

@@ -27,6 +27,7 @@ import org.slf4j.LoggerFactory;
 
 import com.acme.finetune.training.Hyperparameters.Augmentation;
 import com.acme.finetune.training.ParameterCounts.StageCount;
+import com.acme.finetune.training.TrainingRequest.BatchNormMode;
 
 /**
  * The training core: fine-tunes a ResNet-50-style backbone with a new linear head on an
@@ -133,6 +134,47 @@ public final class FineTuner {
 			totals.put("head", (classifier.featureDim() + 1L) * numClasses);
 			return counts(totals, freezeUpTo);
 		}
+	}
+
+	/**
+	 * What each phase of a recipe would train and how its BatchNorms would behave, for a
+	 * base model and {@code numClasses}; TorchScript bases are loaded (and probed for
+	 * BatchNorm that follows the training flag), ResNet-50s are computed.
+	 */
+	public RecipePlan plan(BaseModel base, int numClasses, FreezeSchedule schedule, BatchNormMode mode, int imageSize) {
+		String network;
+		boolean scripted = false;
+		Map<String, Long> totals;
+		List<Stage> stages;
+		if (base.kind() == BaseModel.Kind.SCRATCH || (base.kind() == BaseModel.Kind.FINETUNED
+				&& ResNet50Block.KIND.equals(readMetadata(base).network()))) {
+			network = ResNet50Block.KIND;
+			totals = resnet50TotalsWithHead(numClasses);
+			stages = List.of(Stage.STEM, Stage.LAYER1, Stage.LAYER2, Stage.LAYER3, Stage.LAYER4);
+		}
+		else if (base.kind() == BaseModel.Kind.IMAGENET) {
+			// the zoo's traced_resnet50: an eval-mode trace of torchvision's network
+			network = TorchScriptClassifier.KIND;
+			totals = resnet50TotalsWithHead(numClasses);
+			stages = List.of(Stage.STEM, Stage.LAYER1, Stage.LAYER2, Stage.LAYER3, Stage.LAYER4);
+		}
+		else {
+			network = TorchScriptClassifier.KIND;
+			try (NDManager manager = NDManager.newBaseManager(Device.cpu(), ENGINE)) {
+				Classifier classifier = Backbones.load(base, List.of("a", "b"), imageSize, manager, true).classifier();
+				totals = totals(classifier);
+				totals.put("head", (classifier.featureDim() + 1L) * numClasses);
+				stages = Backbones.stages(classifier);
+				scripted = ((TorchScriptClassifier) classifier).updatesStatisticsInTrainMode();
+			}
+		}
+		List<RecipePlan.PhasePlan> phases = new ArrayList<>();
+		for (int i = 0; i < schedule.phases().size(); i++) {
+			FreezeSchedule.Phase phase = schedule.phases().get(i);
+			phases.add(new RecipePlan.PhasePlan(i, phase.epoch() + 1, phase.upTo(), counts(totals, phase.upTo()),
+					BatchNormPolicy.resolve(network, scripted, mode, phase.upTo(), stages)));
+		}
+		return new RecipePlan(network, scripted, BatchNormPolicy.explain(network, scripted), phases);
 	}
 
 	/**

@@ -16,7 +16,7 @@ import java.util.Map;
 public record StageLearningRates(Map<String, Double> multipliers, Double layerDecay) {
 
 	/** The stage ids in the order from the input to the head. */
-	static final String[] STAGES = { "stem", "layer1", "layer2", "layer3", "layer4", "head" };
+	public static final String[] STAGE_IDS = { "stem", "layer1", "layer2", "layer3", "layer4", "head" };
 
 	public StageLearningRates {
 		multipliers = Map.copyOf(multipliers);
@@ -41,9 +41,9 @@ public record StageLearningRates(Map<String, Double> multipliers, Double layerDe
 	/** The multiplier of a stage id; parameters outside the stages never train. */
 	public double multiplier(String stage) {
 		if (this.layerDecay != null) {
-			for (int i = 0; i < STAGES.length; i++) {
-				if (STAGES[i].equals(stage)) {
-					return Math.pow(this.layerDecay, STAGES.length - 1 - i);
+			for (int i = 0; i < STAGE_IDS.length; i++) {
+				if (STAGE_IDS[i].equals(stage)) {
+					return Math.pow(this.layerDecay, STAGE_IDS.length - 1 - i);
 				}
 			}
 			return 1.0;
@@ -54,7 +54,7 @@ public record StageLearningRates(Map<String, Double> multipliers, Double layerDe
 	/** Every stage's multiplier, stem first: what {@code jobs:validate} shows. */
 	public Map<String, Double> resolved() {
 		Map<String, Double> result = new LinkedHashMap<>();
-		for (String stage : STAGES) {
+		for (String stage : STAGE_IDS) {
 			result.put(stage, multiplier(stage));
 		}
 		return result;
