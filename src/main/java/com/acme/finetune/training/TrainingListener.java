@@ -24,6 +24,12 @@ public interface TrainingListener {
 	default void onStep(int epoch, int step, int stepsPerEpoch, double loss, double imagesPerSecond) {
 	}
 
+	/**
+	 * Called after each epoch's checkpoint was written: how long it took and its size.
+	 */
+	default void onCheckpoint(int epoch, long millis, long bytes) {
+	}
+
 	/** Called after each epoch's validation. */
 	default void onEpoch(EpochMetrics metrics) {
 	}

@@ -157,7 +157,10 @@ final class TrainingRun {
 	private TrainingResult loop() throws IOException {
 		int batch = this.hp.batchSize();
 		int trainSize = this.data.train().size();
-		int steps = (trainSize + batch - 1) / batch;
+		// no step of a single image: BatchNorm on batch statistics cannot normalise one
+		// value per channel (layer4's maps are 1x1 at 32 px), so a last batch of one
+		// joins the one before
+		int steps = Math.max(1, trainSize / batch + ((trainSize % batch > 1) ? 1 : 0));
 		LearningRateSchedule rates = new LearningRateSchedule(this.hp, steps);
 		float[] classWeights = classWeights();
 		Random shuffle = new Random(this.hp.seed());
@@ -214,7 +217,7 @@ final class TrainingRun {
 				}
 				long stepStart = System.nanoTime();
 				int from = (step - 1) * batch;
-				int size = Math.min(batch, trainSize - from);
+				int size = (step == steps) ? trainSize - from : Math.min(batch, trainSize - from);
 				int[] indexes = Arrays.copyOfRange(order, from, from + size);
 				this.learningRate = (float) rates.stepRate(epoch - 1, step - 1);
 				this.optimizer.learningRate(this.learningRate);
@@ -381,8 +384,9 @@ final class TrainingRun {
 					TrainingRun.this.optimizer.write(out, names);
 				}
 			});
-			log.info("Checkpoint after epoch {} written in {} ms ({} MB)", state.epoch(),
-					(System.nanoTime() - start) / 1_000_000, bytes >> 20);
+			long millis = (System.nanoTime() - start) / 1_000_000;
+			log.info("Checkpoint after epoch {} written in {} ms ({} MB)", state.epoch(), millis, bytes >> 20);
+			this.listener.onCheckpoint(state.epoch(), millis, bytes);
 		}
 		catch (IOException | RuntimeException ex) {
 			// a run does not fail because its checkpoint could not be written; it just

@@ -224,10 +224,10 @@ class JobFlowTests extends AbstractIntegrationTests {
 			.get("epoch")).intValue();
 	}
 
-	/** One image per step: epochs long enough to act within one. */
+	/** Two images per step: epochs long enough to act within one. */
 	private Map<String, Object> slowSpec(int epochs) {
 		return Map.of("datasetId", this.datasetId, "baseModel", "resnet50-scratch", "hyperparameters",
-				Map.of("epochs", epochs, "batchSize", 1, "imageSize", 32, "seed", 7), "device", "cpu");
+				Map.of("epochs", epochs, "batchSize", 2, "imageSize", 32, "seed", 7), "device", "cpu");
 	}
 
 	/**
