@@ -151,9 +151,11 @@ class TorchScriptBackboneTests {
 			assertThat(statistics(trained)).as(mode.id()).isEqualTo(statistics(original));
 			assertThat(trained.get("layer2.0.weight").values()).isNotEqualTo(original.get("layer2.0.weight").values());
 		}
-		// nothing frozen: auto uses (and updates) batch statistics
+		// nothing frozen: auto uses (and updates) batch statistics; a small rate, as the
+		// stem's training turned NaN in one run at 0.1 (see DefaultRecipeMatrixTests)
 		TrainingResult all = new FineTuner().train(
-				TrainingFixtures.request(scripted, Stage.NONE, BatchNormMode.AUTO, hp, this.dir.resolve("all"), null),
+				TrainingFixtures.request(scripted, Stage.NONE, BatchNormMode.AUTO,
+						TrainingFixtures.hyperparameters(1, 4, 0.001, Optimizer.SGD), this.dir.resolve("all"), null),
 				data, TrainingListener.NONE);
 		assertThat(statistics(TorchScriptState.read(all.modelDir().resolve(TorchScriptClassifier.BACKBONE_FILE))))
 			.isNotEqualTo(statistics(original));
