@@ -88,6 +88,11 @@ class JobController {
 		return this.stream.subscribe(id, after);
 	}
 
+	@PostMapping("/jobs/{id}:resume")
+	ResponseEntity<JobView> resume(@PathVariable UUID id) {
+		return ResponseEntity.accepted().body(this.jobs.resume(id));
+	}
+
 	@PostMapping("/jobs/{id}:cancel")
 	ResponseEntity<JobView> cancel(@PathVariable UUID id) {
 		return ResponseEntity.accepted().body(this.jobs.cancel(id));

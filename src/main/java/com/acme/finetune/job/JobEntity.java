@@ -52,6 +52,11 @@ class JobEntity {
 
 	int attempts;
 
+	/**
+	 * Attempts made before the job was last resumed: the attempt limit counts from there.
+	 */
+	int attemptsBeforeResume;
+
 	String node;
 
 	boolean cancelRequested;

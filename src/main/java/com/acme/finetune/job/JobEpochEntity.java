@@ -34,6 +34,12 @@ class JobEpochEntity {
 
 	double imagesPerSecond;
 
+	/** The 0-based phase of the job's freeze schedule. */
+	int phase;
+
+	/** That phase's freeze bound. */
+	String frozenUpTo;
+
 	record Key(UUID jobId, int epoch) implements Serializable {
 	}
 

@@ -17,4 +17,10 @@ interface JobEpochRepository extends JpaRepository<JobEpochEntity, JobEpochEntit
 	@Query("delete from JobEpochEntity e where e.jobId = :jobId")
 	void deleteByJobId(UUID jobId);
 
+	/** Forgets epochs a resumed attempt will train again (after its checkpoint). */
+	@Transactional
+	@Modifying
+	@Query("delete from JobEpochEntity e where e.jobId = :jobId and e.epoch > :epoch")
+	void deleteByJobIdAfter(UUID jobId, int epoch);
+
 }

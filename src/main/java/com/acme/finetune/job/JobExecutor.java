@@ -61,12 +61,16 @@ class JobExecutor implements JobWork {
 
 	private final RegisteredModels registry;
 
+	private final JobCheckpoints checkpoints;
+
 	JobExecutor(JobRepository jobs, JobEpochRepository epochs, JobEvents events, JobRunner runner, ModelCatalog models,
 			JobProperties properties, JobMetrics metrics, JobQueue queue, ObjectMapper json,
-			TransactionTemplate transaction, DatasetService datasets, RegisteredModels registry) {
+			TransactionTemplate transaction, DatasetService datasets, RegisteredModels registry,
+			JobCheckpoints checkpoints) {
 		this.transaction = transaction;
 		this.datasets = datasets;
 		this.registry = registry;
+		this.checkpoints = checkpoints;
 		this.jobs = jobs;
 		this.epochs = epochs;
 		this.events = events;
@@ -90,7 +94,6 @@ class JobExecutor implements JobWork {
 			long started = System.nanoTime();
 			Outcome outcome;
 			try {
-				this.epochs.deleteByJobId(jobId);
 				status(job.id, JobStatus.RUNNING, Map.of("attempt", job.attempts, "node", node));
 				log.info("Job {} started on {} (attempt {}/{})", jobId, node, job.attempts,
 						this.properties.maxAttempts());
@@ -224,7 +227,7 @@ class JobExecutor implements JobWork {
 			end(jobId, JobStatus.CANCELLED, null, null);
 			return false;
 		}
-		if (job.attempts >= this.properties.maxAttempts()) {
+		if (job.attempts - job.attemptsBeforeResume >= this.properties.maxAttempts()) {
 			end(jobId, JobStatus.FAILED, message + "; giving up after " + job.attempts + " attempt(s)", type);
 			return false;
 		}
@@ -270,6 +273,8 @@ class JobExecutor implements JobWork {
 			done.putAll(register(job.id, spec.register(), model.id()));
 		}
 		recordSuccess(job.id, done, finalMetrics);
+		// the model holds the result: nothing to resume any more
+		this.checkpoints.delete(job.id);
 	}
 
 	/**

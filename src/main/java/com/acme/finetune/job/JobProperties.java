@@ -29,6 +29,8 @@ import jakarta.validation.constraints.Min;
  * the heap, so the heap can stay small)
  * @param callbackSecret HMAC-SHA256 key for callback signatures (empty = unsigned)
  * @param callbackMaxRetries retries of a failing callback, with exponential backoff
+ * @param checkpointRetention how long the checkpoints of a failed or cancelled job are
+ * kept for {@code POST /jobs/{id}:resume}
  */
 @Validated
 @ConfigurationProperties("app.jobs")
@@ -38,5 +40,6 @@ public record JobProperties(@DefaultValue("1") @Min(1) @Max(64) int maxConcurren
 		@DefaultValue("60s") Duration shutdownGrace, @DefaultValue("5s") Duration retryDelay, String nodeName,
 		@DefaultValue( {
 				"-Xmx1g", "-XX:+ExitOnOutOfMemoryError" }) List<String> childJvmOptions,
-		@DefaultValue("") String callbackSecret, @DefaultValue("8") int callbackMaxRetries){
+		@DefaultValue("") String callbackSecret, @DefaultValue("8") int callbackMaxRetries,
+		@DefaultValue("7d") Duration checkpointRetention){
 }

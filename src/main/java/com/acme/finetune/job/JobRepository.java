@@ -76,6 +76,22 @@ interface JobRepository extends JpaRepository<JobEntity, UUID> {
 			where j.id = :id and j.status = com.acme.finetune.job.JobStatus.RUNNING""")
 	int requestCancel(UUID id, Instant now);
 
+	@Query("select j.id from JobEntity j where j.status in :statuses and j.finishedAt < :before")
+	List<UUID> findIdsByStatusInAndFinishedAtBefore(Collection<JobStatus> statuses, Instant before);
+
+	/**
+	 * Puts a failed or cancelled job back in the queue to continue from its checkpoint;
+	 * its attempt limit counts from here.
+	 */
+	@Transactional
+	@Modifying(clearAutomatically = true, flushAutomatically = true)
+	@Query("""
+			update JobEntity j set j.status = com.acme.finetune.job.JobStatus.QUEUED, j.node = null,
+			j.cancelRequested = false, j.attemptsBeforeResume = j.attempts, j.errorMessage = null,
+			j.errorType = null, j.finishedAt = null, j.updatedAt = :now where j.id = :id
+			and j.status in (com.acme.finetune.job.JobStatus.FAILED, com.acme.finetune.job.JobStatus.CANCELLED)""")
+	int resume(UUID id, Instant now);
+
 	@Query("select j.cancelRequested from JobEntity j where j.id = :id")
 	boolean isCancelRequested(UUID id);
 

@@ -56,8 +56,11 @@ class JobRunner {
 
 	private final JobMetrics metrics;
 
+	private final JobCheckpoints checkpoints;
+
 	JobRunner(DatasetService datasets, BackboneCatalog baseModels, ArtifactStore store, JobRepository jobs,
-			JobEpochRepository epochs, JobEvents events, JobProperties properties, JobMetrics metrics) {
+			JobEpochRepository epochs, JobEvents events, JobProperties properties, JobMetrics metrics,
+			JobCheckpoints checkpoints) {
 		this.datasets = datasets;
 		this.baseModels = baseModels;
 		this.store = store;
@@ -66,6 +69,7 @@ class JobRunner {
 		this.events = events;
 		this.properties = properties;
 		this.metrics = metrics;
+		this.checkpoints = checkpoints;
 	}
 
 	/** How an attempt ended. */
@@ -92,8 +96,18 @@ class JobRunner {
 		try {
 			ArtifactStore.deleteRecursively(workDir);
 			TrainingData data = this.datasets.trainingData(job.datasetId);
-			TrainingRequest training = JobSpecs.trainingRequest(spec, this.baseModels.resolve(spec.baseModel()),
-					workDir.resolve("model"), this.store.root().resolve("cache"));
+			Path checkpoints = this.checkpoints.dir(job.id);
+			TrainingRequest training = JobSpecs
+				.trainingRequest(spec, this.baseModels.resolve(spec.baseModel()), workDir.resolve("model"),
+						this.store.root().resolve("cache"))
+				.withCheckpointDir(checkpoints);
+			// a retried attempt continues after its checkpoint: the epochs after it are
+			// trained (and recorded) again, those before it never
+			int resumeAfter = this.checkpoints.completedEpochs(job.id);
+			this.epochs.deleteByJobIdAfter(job.id, resumeAfter);
+			if (resumeAfter > 0) {
+				log.info("Job {} attempt {} resumes after epoch {}", job.id, job.attempts, resumeAfter);
+			}
 			request = new TrainingProcessProtocol.Request(training, data);
 		}
 		catch (RuntimeException | IOException ex) {
@@ -129,7 +143,8 @@ class JobRunner {
 			}
 			if (message != null) {
 				switch (message.type()) {
-					case Message.START -> progress.start(message.totalEpochs(), message.stepsPerEpoch());
+					case Message.START ->
+						progress.start(message.totalEpochs(), message.stepsPerEpoch(), message.epoch());
 					case Message.STEP -> progress.step(message);
 					case Message.EPOCH -> epoch(job.id, message.metrics(), progress);
 					default -> verdict = message;
@@ -205,6 +220,8 @@ class JobRunner {
 		row.learningRate = m.learningRate();
 		row.durationMs = m.durationMs();
 		row.imagesPerSecond = m.imagesPerSecond();
+		row.phase = m.phase();
+		row.frozenUpTo = m.frozenUpTo();
 		this.epochs.save(row);
 		this.events.append(jobId, JobEvents.EPOCH, EpochView.of(m));
 		this.metrics.epochFinished(m);
@@ -229,6 +246,9 @@ class JobRunner {
 
 		private int step;
 
+		/** Epochs a resumed attempt started after: not part of its speed. */
+		private int completedEpochs;
+
 		private Double imagesPerSecond;
 
 		private long lastWrite;
@@ -240,9 +260,12 @@ class JobRunner {
 			this.totalEpochs = totalEpochs;
 		}
 
-		void start(Integer totalEpochs, Integer stepsPerEpoch) {
+		void start(Integer totalEpochs, Integer stepsPerEpoch, Integer completedEpochs) {
 			this.totalEpochs = (totalEpochs != null) ? totalEpochs : this.totalEpochs;
 			this.stepsPerEpoch = (stepsPerEpoch != null) ? stepsPerEpoch : 0;
+			this.completedEpochs = (completedEpochs != null) ? completedEpochs : 0;
+			this.epoch = this.completedEpochs;
+			this.step = (this.completedEpochs > 0) ? this.stepsPerEpoch : 0;
 			this.dirty = true;
 			flush();
 		}
@@ -270,9 +293,10 @@ class JobRunner {
 			long total = (long) this.totalEpochs * Math.max(this.stepsPerEpoch, 1);
 			long done = (long) Math.max(this.epoch - 1, 0) * this.stepsPerEpoch + this.step;
 			double percent = (total > 0) ? Math.min(100.0, 100.0 * done / total) : 0;
+			long doneHere = done - (long) this.completedEpochs * this.stepsPerEpoch;
 			Long eta = null;
-			if (done > 0) {
-				double secondsPerStep = (System.nanoTime() - this.startedNanos) / 1e9 / done;
+			if (doneHere > 0) {
+				double secondsPerStep = (System.nanoTime() - this.startedNanos) / 1e9 / doneHere;
 				eta = Math.round(secondsPerStep * (total - done));
 			}
 			percent = Math.round(percent * 10) / 10.0;

@@ -54,9 +54,12 @@ public class JobService {
 
 	private final WebhookTargets webhookTargets;
 
+	private final JobCheckpoints checkpoints;
+
 	JobService(JobRepository jobs, JobEpochRepository epochs, JobQueue queue, JobEvents events, JobExecutor executor,
 			DatasetService datasets, BackboneCatalog backbones, IdempotencyKeys idempotency,
-			TransactionTemplate transaction, ObjectMapper json, WebhookTargets webhookTargets) {
+			TransactionTemplate transaction, ObjectMapper json, WebhookTargets webhookTargets,
+			JobCheckpoints checkpoints) {
 		this.webhookTargets = webhookTargets;
 		this.jobs = jobs;
 		this.epochs = epochs;
@@ -68,6 +71,7 @@ public class JobService {
 		this.idempotency = idempotency;
 		this.transaction = transaction;
 		this.json = json;
+		this.checkpoints = checkpoints;
 	}
 
 	/** A new job, or the one first created with the same idempotency key and body. */
@@ -195,6 +199,37 @@ public class JobService {
 		return get(id);
 	}
 
+	/**
+	 * Continues a FAILED or CANCELLED job from its last checkpoint: back in the queue,
+	 * with a fresh set of attempts; the epochs after the checkpoint are trained again.
+	 * 409 when the job is in another state or has no checkpoint (it ended before its
+	 * first epoch completed, or its checkpoints expired).
+	 */
+	public JobView resume(UUID id) {
+		JobEntity job = this.jobs.findById(id).orElseThrow(() -> ApiException.notFound("Job", id));
+		if (job.status != JobStatus.FAILED && job.status != JobStatus.CANCELLED) {
+			throw ApiException
+				.conflict("Only a FAILED or CANCELLED job can be resumed; job " + id + " is " + job.status);
+		}
+		int epochs = this.checkpoints.completedEpochs(id);
+		if (epochs == 0) {
+			throw ApiException.conflict("Job " + id + " has no checkpoint to resume from (it ended before completing "
+					+ "an epoch, or its checkpoints expired): submit it again");
+		}
+		boolean resumed = Boolean.TRUE.equals(this.transaction.execute((status) -> {
+			if (this.jobs.resume(id, java.time.Instant.now()) == 0) {
+				return false;
+			}
+			this.queue.enqueue(id);
+			this.events.append(id, JobEvents.STATUS, Map.of("status", JobStatus.QUEUED, "resumeAfterEpoch", epochs));
+			return true;
+		}));
+		if (!resumed) {
+			throw ApiException.conflict("Job " + id + " changed state meanwhile; it was not resumed");
+		}
+		return get(id);
+	}
+
 	/** Per-epoch metrics and, once the job succeeded, the final per-class evaluation. */
 	public record JobMetricsView(List<EpochView> epochs, @JsonProperty("final") Object finalMetrics) {
 	}
@@ -215,7 +250,7 @@ public class JobService {
 
 	private static EpochView metrics(JobEpochEntity e) {
 		return EpochView.of(new EpochMetrics(e.epoch, e.trainLoss, e.trainAccuracy, e.valLoss, e.valAccuracy,
-				e.learningRate, e.durationMs, e.imagesPerSecond));
+				e.learningRate, e.durationMs, e.imagesPerSecond, e.phase, e.frozenUpTo));
 	}
 
 }

@@ -1,5 +1,7 @@
 package com.acme.finetune.job;
 
+import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 
 import com.acme.finetune.registry.Registration;
@@ -19,12 +21,34 @@ public record JobSpec(UUID datasetId, String baseModel, Freeze freeze, Hyperpara
 		this(datasetId, baseModel, freeze, hyperparameters, device, timeoutMinutes, callbackUrl, null);
 	}
 
-	public record Freeze(String upTo, String batchNorm) {
+	/**
+	 * @param upTo the freeze bound (with a schedule: its first phase's)
+	 * @param schedule gradual unfreezing, or {@code null}
+	 */
+	public record Freeze(String upTo, String batchNorm, List<FreezePhase> schedule) {
+
+		public Freeze(String upTo, String batchNorm) {
+			this(upTo, batchNorm, null);
+		}
+
 	}
 
+	/**
+	 * From {@code epoch} completed epochs on (0 = the start), stages up to upTo are
+	 * frozen.
+	 */
+	public record FreezePhase(int epoch, String upTo) {
+	}
+
+	/**
+	 * @param warmupEpochs linear learning-rate warm-up from 0 (fractional allowed)
+	 * @param stageLearningRates multipliers of learningRate by stage, or {@code null}
+	 * @param layerDecay head ×1, layer4 ×d, layer3 ×d² …, or {@code null}
+	 */
 	public record Hyperparameters(int epochs, int batchSize, double learningRate, String optimizer, double momentum,
 			double weightDecay, String lrSchedule, int imageSize, String augmentation, double labelSmoothing,
-			String classWeights, long seed, EarlyStopping earlyStopping) {
+			String classWeights, long seed, EarlyStopping earlyStopping, double warmupEpochs,
+			Map<String, Double> stageLearningRates, Double layerDecay) {
 	}
 
 	public record EarlyStopping(int patience, String metric) {

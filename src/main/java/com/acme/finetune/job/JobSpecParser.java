@@ -18,6 +18,7 @@ import com.acme.finetune.training.Hyperparameters.EarlyStoppingMetric;
 import com.acme.finetune.training.Hyperparameters.LrSchedule;
 import com.acme.finetune.training.Hyperparameters.Optimizer;
 import com.acme.finetune.training.Stage;
+import com.acme.finetune.training.StageLearningRates;
 import com.acme.finetune.training.TrainingRequest.BatchNormMode;
 import tools.jackson.databind.JsonNode;
 
@@ -30,6 +31,8 @@ final class JobSpecParser {
 
 	static final com.acme.finetune.training.Hyperparameters DEFAULTS = com.acme.finetune.training.Hyperparameters
 		.defaults();
+
+	private static final String SCRATCH = "resnet50-scratch";
 
 	private static final Pattern DEVICE = Pattern.compile("auto|cpu|gpu|gpu:\\d{1,2}");
 
@@ -80,8 +83,8 @@ final class JobSpecParser {
 		if (baseModel != null && (baseModel.isBlank() || baseModel.length() > 200)) {
 			violation("baseModel", "must be a backbone id or model:<id>");
 		}
-		JobSpec.Freeze freeze = freeze(object(body, "freeze"));
 		JobSpec.Hyperparameters hyperparameters = hyperparameters(object(body, "hyperparameters"));
+		JobSpec.Freeze freeze = freeze(object(body, "freeze"), baseModel, hyperparameters.epochs());
 		String device = text(body, "device", "auto");
 		if (device != null && !DEVICE.matcher(device).matches()) {
 			violation("device", "must be one of auto, cpu, gpu, gpu:N");
@@ -162,23 +165,107 @@ final class JobSpecParser {
 		return registration;
 	}
 
-	private JobSpec.Freeze freeze(JsonNode node) {
+	/**
+	 * The freeze settings: {@code upTo} defaults to the seed's {@code layer4}, except
+	 * from {@code resnet50-scratch} (freezing random weights is never wanted):
+	 * {@code none}; a schedule's first phase is the {@code upTo}.
+	 */
+	private JobSpec.Freeze freeze(JsonNode node, String baseModel, int epochs) {
+		String defaultUpTo = SCRATCH.equals(baseModel) ? Stage.NONE.id() : Stage.LAYER4.id();
 		if (node == null) {
-			return new JobSpec.Freeze("layer4", "frozen");
+			return new JobSpec.Freeze(defaultUpTo, BatchNormMode.AUTO.id(), null);
 		}
-		unknownFields(node, "freeze.", Set.of("upTo", "batchNorm"));
-		String upTo = choice(node, "upTo", "freeze.upTo", "layer4", Stage.values(), Stage::id);
-		String batchNorm = choice(node, "batchNorm", "freeze.batchNorm", "frozen", BatchNormMode.values(),
-				(m) -> m.name().toLowerCase(java.util.Locale.ROOT));
-		return new JobSpec.Freeze(upTo, batchNorm);
+		unknownFields(node, "freeze.", Set.of("upTo", "batchNorm", "schedule"));
+		String batchNorm = choice(node, "batchNorm", "freeze.batchNorm", BatchNormMode.AUTO.id(),
+				BatchNormMode.values(), BatchNormMode::id);
+		List<JobSpec.FreezePhase> schedule = schedule(node.get("schedule"), epochs);
+		String upTo = choice(node, "upTo", "freeze.upTo", (schedule != null) ? schedule.get(0).upTo() : defaultUpTo,
+				Stage.values(), Stage::id);
+		if (schedule != null && node.hasNonNull("upTo") && !schedule.get(0).upTo().equals(upTo)) {
+			violation("freeze.upTo",
+					"must be the schedule's first upTo (" + schedule.get(0).upTo() + ") or be left out");
+		}
+		return new JobSpec.Freeze(upTo, batchNorm, schedule);
+	}
+
+	/**
+	 * {@code [{"epoch": 0, "upTo": "layer4"}, {"epoch": 2, "upTo": "layer3"}, …]}: starts
+	 * at epoch 0, epochs increase and stay below the run's, each phase unfreezes more.
+	 */
+	private List<JobSpec.FreezePhase> schedule(JsonNode node, int epochs) {
+		if (node == null || node.isNull()) {
+			return null;
+		}
+		String path = "freeze.schedule";
+		if (!node.isArray() || node.isEmpty() || node.size() > Stage.values().length) {
+			violation(path, "must be an array of 1 to " + Stage.values().length + " phases {epoch, upTo}");
+			return null;
+		}
+		List<JobSpec.FreezePhase> phases = new ArrayList<>();
+		int before = violations.size();
+		for (int i = 0; i < node.size(); i++) {
+			JsonNode phase = node.get(i);
+			String at = path + "[" + i + "]";
+			if (!phase.isObject()) {
+				violation(at, "must be an object {epoch, upTo}");
+				continue;
+			}
+			unknownFields(phase, at + ".", Set.of("epoch", "upTo"));
+			if (!phase.hasNonNull("epoch") || !phase.hasNonNull("upTo")) {
+				violation(at, "needs epoch and upTo");
+				continue;
+			}
+			int epoch = integer(phase, "epoch", at + ".epoch", -1, 0, Math.max(0, epochs - 1));
+			String upTo = choice(phase, "upTo", at + ".upTo", null, Stage.values(), Stage::id);
+			if (epoch < 0 || upTo == null) {
+				continue;
+			}
+			if (i == 0 && epoch != 0) {
+				violation(at + ".epoch", "the first phase starts at epoch 0");
+			}
+			if (!phases.isEmpty()) {
+				JobSpec.FreezePhase last = phases.get(phases.size() - 1);
+				if (epoch <= last.epoch()) {
+					violation(at + ".epoch", "must be greater than the previous phase's epoch " + last.epoch());
+				}
+				if (Stage.parse(upTo).ordinal() >= Stage.parse(last.upTo()).ordinal()) {
+					violation(at + ".upTo", "must freeze fewer stages than the previous phase (" + last.upTo() + ")");
+				}
+			}
+			phases.add(new JobSpec.FreezePhase(epoch, upTo));
+		}
+		return (violations.size() == before) ? List.copyOf(phases) : null;
+	}
+
+	/** Per-stage multipliers of the learning rate; unlisted stages keep ×1. */
+	private Map<String, Double> stageLearningRates(JsonNode parent, String path) {
+		JsonNode node = object(parent, "stageLearningRates", path);
+		if (node == null) {
+			return null;
+		}
+		Map<String, Double> rates = new LinkedHashMap<>();
+		for (Iterator<String> names = node.propertyNames().iterator(); names.hasNext();) {
+			String name = names.next();
+			if (!List.of(StageLearningRates.STAGE_IDS).contains(name)) {
+				violation(path + "." + name, "unknown stage: use " + String.join(", ", StageLearningRates.STAGE_IDS));
+				continue;
+			}
+			double value = number(node, name, path + "." + name, -1, 0, 100, true);
+			if (value >= 0) {
+				rates.put(name, value);
+			}
+		}
+		return rates;
 	}
 
 	private JobSpec.Hyperparameters hyperparameters(JsonNode node) {
 		com.acme.finetune.training.Hyperparameters d = DEFAULTS;
 		JsonNode n = (node != null) ? node : tools.jackson.databind.node.JsonNodeFactory.instance.objectNode();
 		String p = "hyperparameters.";
-		unknownFields(n, p, Set.of("epochs", "batchSize", "learningRate", "optimizer", "momentum", "weightDecay",
-				"lrSchedule", "imageSize", "augmentation", "labelSmoothing", "classWeights", "seed", "earlyStopping"));
+		unknownFields(n, p,
+				Set.of("epochs", "batchSize", "learningRate", "optimizer", "momentum", "weightDecay", "lrSchedule",
+						"imageSize", "augmentation", "labelSmoothing", "classWeights", "seed", "earlyStopping",
+						"warmupEpochs", "stageLearningRates", "layerDecay"));
 		int epochs = integer(n, "epochs", p + "epochs", d.epochs(), 1, 1000);
 		int batchSize = integer(n, "batchSize", p + "batchSize", d.batchSize(), 1, 1024);
 		double lr = number(n, "learningRate", p + "learningRate", d.learningRate(), 1e-8, 10, false);
@@ -204,8 +291,19 @@ final class JobSpecParser {
 			metric = choice(es, "metric", p + "earlyStopping.metric", metric, EarlyStoppingMetric.values(),
 					EarlyStoppingMetric::id);
 		}
+		double warmup = number(n, "warmupEpochs", p + "warmupEpochs", d.warmupEpochs(), 0, epochs, true);
+		Map<String, Double> stageRates = stageLearningRates(n, p + "stageLearningRates");
+		Double layerDecay = null;
+		if (n.hasNonNull("layerDecay")) {
+			double value = number(n, "layerDecay", p + "layerDecay", -1, 0, 1, false);
+			layerDecay = (value > 0) ? value : null;
+			if (stageRates != null) {
+				violation(p + "layerDecay", "cannot be combined with stageLearningRates: choose one");
+			}
+		}
 		return new JobSpec.Hyperparameters(epochs, batchSize, lr, optimizer, momentum, weightDecay, schedule, imageSize,
-				augmentation, smoothing, classWeights, seed, new JobSpec.EarlyStopping(patience, metric));
+				augmentation, smoothing, classWeights, seed, new JobSpec.EarlyStopping(patience, metric), warmup,
+				stageRates, layerDecay);
 	}
 
 	private void unknownFields(JsonNode node, String prefix, Set<String> known) {

@@ -1,11 +1,15 @@
 package com.acme.finetune.job;
 
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 import com.acme.finetune.training.BaseModel;
+import com.acme.finetune.training.FreezeSchedule;
 import com.acme.finetune.training.Hyperparameters;
 import com.acme.finetune.training.Stage;
+import com.acme.finetune.training.StageLearningRates;
 import com.acme.finetune.training.TrainingRequest;
 
 /** Maps the API's {@link JobSpec} onto the training core's request. */
@@ -16,11 +20,23 @@ final class JobSpecs {
 
 	static TrainingRequest trainingRequest(JobSpec spec, BaseModel base, Path outputDir, Path cacheDir) {
 		return new TrainingRequest(base, Stage.parse(spec.freeze().upTo()), batchNorm(spec),
-				hyperparameters(spec.hyperparameters()), spec.device(), outputDir, cacheDir);
+				hyperparameters(spec.hyperparameters()), spec.device(), outputDir, cacheDir, schedule(spec), null);
+	}
+
+	/** The freeze schedule, one phase when the spec has none. */
+	static FreezeSchedule schedule(JobSpec spec) {
+		List<JobSpec.FreezePhase> phases = spec.freeze().schedule();
+		if (phases == null || phases.isEmpty()) {
+			return FreezeSchedule.constant(Stage.parse(spec.freeze().upTo()));
+		}
+		return new FreezeSchedule(
+				phases.stream().map((p) -> new FreezeSchedule.Phase(p.epoch(), Stage.parse(p.upTo()))).toList());
 	}
 
 	static TrainingRequest.BatchNormMode batchNorm(JobSpec spec) {
-		return TrainingRequest.BatchNormMode.valueOf(spec.freeze().batchNorm().toUpperCase(Locale.ROOT));
+		String mode = spec.freeze().batchNorm();
+		return (mode == null) ? TrainingRequest.BatchNormMode.AUTO
+				: TrainingRequest.BatchNormMode.valueOf(mode.toUpperCase(Locale.ROOT));
 	}
 
 	static Hyperparameters hyperparameters(JobSpec.Hyperparameters h) {
@@ -32,7 +48,15 @@ final class JobSpecs {
 				new Hyperparameters.EarlyStopping(h.earlyStopping().patience(),
 						"valAccuracy".equals(h.earlyStopping().metric())
 								? Hyperparameters.EarlyStoppingMetric.VAL_ACCURACY
-								: Hyperparameters.EarlyStoppingMetric.VAL_LOSS));
+								: Hyperparameters.EarlyStoppingMetric.VAL_LOSS),
+				h.warmupEpochs(), stageLearningRates(h));
+	}
+
+	static StageLearningRates stageLearningRates(JobSpec.Hyperparameters h) {
+		if (h.layerDecay() != null) {
+			return StageLearningRates.layerDecay(h.layerDecay());
+		}
+		return new StageLearningRates((h.stageLearningRates() != null) ? h.stageLearningRates() : Map.of(), null);
 	}
 
 	private static <E extends Enum<E>> E enumOf(Class<E> type, String id) {

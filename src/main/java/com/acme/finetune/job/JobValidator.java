@@ -1,5 +1,7 @@
 package com.acme.finetune.job;
 
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 import com.acme.finetune.backbone.BackboneCatalog;
@@ -8,8 +10,11 @@ import com.acme.finetune.djl.DjlRuntime;
 import com.acme.finetune.training.BaseModel;
 import com.acme.finetune.training.FineTuner;
 import com.acme.finetune.training.InvalidBackboneException;
+import com.acme.finetune.training.Hyperparameters;
 import com.acme.finetune.training.ParameterCounts;
+import com.acme.finetune.training.RecipePlan;
 import com.acme.finetune.training.Stage;
+import com.acme.finetune.training.StageLearningRates;
 import com.acme.finetune.training.TrainingData;
 import com.acme.finetune.web.ApiException;
 import com.acme.finetune.web.ProblemType;
@@ -49,14 +54,39 @@ class JobValidator {
 		this.djl = djl;
 	}
 
+	/**
+	 * @param parameters what the run trains at all (its last freeze phase)
+	 * @param phases per freeze phase: trainable counts and BatchNorm per stage
+	 */
 	record Validation(JobSpec spec, Map<String, Integer> split, Parameters parameters, EmbeddingCache embeddingCache,
-			double estimatedEpochSeconds) {
+			BatchNorm batchNorm, LearningRates learningRates, List<Phase> phases, double estimatedEpochSeconds) {
 	}
 
 	record Parameters(long total, long trainable, long frozen, Map<String, ParameterCounts.StageCount> byStage) {
+
+		static Parameters of(ParameterCounts counts) {
+			return new Parameters(counts.total(), counts.trainable(), counts.frozen(), counts.byStage());
+		}
+
 	}
 
 	record EmbeddingCache(boolean applies, String reason) {
+	}
+
+	/**
+	 * What {@code batchNorm} resolved to: per stage in the first phase (each phase in
+	 * {@code phases}), and why for this network.
+	 */
+	record BatchNorm(String mode, String network, Map<String, String> byStage, String reason) {
+	}
+
+	/** The learning rate of each stage: {@code learningRate} × multiplier. */
+	record LearningRates(double base, double warmupEpochs, Double layerDecay, Map<String, Double> multipliers,
+			Map<String, Double> byStage) {
+	}
+
+	record Phase(int phase, int fromEpoch, String upTo, Parameters parameters, Map<String, String> batchNorm,
+			boolean embeddingCache) {
 	}
 
 	Validation validate(JsonNode body) {
@@ -64,30 +94,31 @@ class JobValidator {
 		BaseModel base = this.backbones.resolve(spec.baseModel());
 		TrainingData data = this.datasets.trainingData(spec.datasetId());
 		Stage upTo = Stage.parse(spec.freeze().upTo());
-		ParameterCounts counts = countParameters(base, upTo, data.labels().size());
-		FineTuner.CacheDecision cache = FineTuner.embeddingCache(counts,
-				JobSpecs.hyperparameters(spec.hyperparameters()));
-		return new Validation(spec, Map.of("train", data.train().size(), "validation", data.validation().size()),
-				new Parameters(counts.total(), counts.trainable(), counts.frozen(), counts.byStage()),
-				new EmbeddingCache(cache.applies(), cache.reason()), estimateEpochSeconds(spec, upTo, data));
-	}
-
-	/**
-	 * An uploaded backbone's counts come from its inspection: its graph only runs in the
-	 * sandbox. Other bases are the built-in ResNet-50s (counted without loading) or
-	 * models whose accepted artifact is loaded here, without running it.
-	 */
-	private ParameterCounts countParameters(BaseModel base, Stage upTo, int numClasses) {
-		if (base.kind() == BaseModel.Kind.TORCHSCRIPT) {
-			return FineTuner.countParameters(this.backbones.inspection(base.id()), upTo, numClasses);
-		}
 		this.djl.engine();
-		try {
-			return new FineTuner().countParameters(base, upTo, numClasses);
+		Hyperparameters hp = JobSpecs.hyperparameters(spec.hyperparameters());
+		RecipePlan plan = new FineTuner().plan(base, data.labels().size(), JobSpecs.schedule(spec),
+				JobSpecs.batchNorm(spec), hp.imageSize());
+		RecipePlan.PhasePlan first = plan.phases().get(0);
+		FineTuner.CacheDecision cache = FineTuner.embeddingCache(first.parameters(), hp);
+		String cacheReason = cache.reason();
+		if (cache.applies() && plan.phases().size() > 1) {
+			int live = plan.phases().get(1).fromEpoch();
+			cacheReason = "the head-only phase (epochs 1-" + (live - 1) + ") trains on cached features; live features "
+					+ "take over from epoch " + live + ", when the first stage is unfrozen";
 		}
-		catch (InvalidBackboneException ex) {
-			throw new ApiException(ProblemType.INVALID_MODEL_FILE, ex.getMessage());
-		}
+		List<Phase> phases = plan.phases()
+			.stream()
+			.map((p) -> new Phase(p.phase(), p.fromEpoch(), p.upTo().id(), Parameters.of(p.parameters()), p.batchNorm(),
+					cache.applies() && p.headOnly()))
+			.toList();
+		StageLearningRates rates = hp.stageLearningRates();
+		Map<String, Double> byStage = new LinkedHashMap<>();
+		rates.resolved().forEach((stage, m) -> byStage.put(stage, hp.learningRate() * m));
+		return new Validation(spec, Map.of("train", data.train().size(), "validation", data.validation().size()),
+				Parameters.of(plan.last().parameters()), new EmbeddingCache(cache.applies(), cacheReason),
+				new BatchNorm(JobSpecs.batchNorm(spec).id(), plan.network(), first.batchNorm(), plan.batchNormReason()),
+				new LearningRates(hp.learningRate(), hp.warmupEpochs(), rates.layerDecay(), rates.resolved(), byStage),
+				phases, estimateEpochSeconds(spec, upTo, data));
 	}
 
 	private double estimateEpochSeconds(JobSpec spec, Stage upTo, TrainingData data) {

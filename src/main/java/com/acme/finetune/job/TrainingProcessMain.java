@@ -36,8 +36,8 @@ public final class TrainingProcessMain {
 		TrainingListener listener = new TrainingListener() {
 
 			@Override
-			public void onStart(int totalEpochs, int stepsPerEpoch) {
-				send(Message.start(totalEpochs, stepsPerEpoch));
+			public void onStart(int totalEpochs, int stepsPerEpoch, int completedEpochs) {
+				send(Message.start(totalEpochs, stepsPerEpoch, completedEpochs));
 			}
 
 			@Override

@@ -50,8 +50,10 @@ final class TrainingProcessProtocol {
 
 		static final String ERROR = "error";
 
-		static Message start(int totalEpochs, int stepsPerEpoch) {
-			return new Message(START, totalEpochs, stepsPerEpoch, null, null, null, null, null, null, null, null);
+		/** {@code epoch}: the epochs a resumed run starts after (0 for a fresh one). */
+		static Message start(int totalEpochs, int stepsPerEpoch, int completedEpochs) {
+			return new Message(START, totalEpochs, stepsPerEpoch, completedEpochs, null, null, null, null, null, null,
+					null);
 		}
 
 		static Message step(int epoch, int step, int stepsPerEpoch, double loss, double imagesPerSecond) {

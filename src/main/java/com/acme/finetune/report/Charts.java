@@ -44,6 +44,15 @@ final class Charts {
 	}
 
 	static String lineChart(String title, String yTitle, List<Integer> epochs, List<Series> series, Scale scale) {
+		return lineChart(title, yTitle, epochs, series, scale, List.of());
+	}
+
+	/** A point of a run worth marking on the curves, before the epoch it names. */
+	record Marker(int epoch, String label) {
+	}
+
+	static String lineChart(String title, String yTitle, List<Integer> epochs, List<Series> series, Scale scale,
+			List<Marker> markers) {
 		StringBuilder svg = open(WIDTH, HEIGHT, title);
 		svg.append(text(LEFT, 22, title, "font-size=\"15\" font-weight=\"600\" fill=\"#111827\""));
 		double max = series.stream()
@@ -99,6 +108,26 @@ final class Charts {
 			.append(") rotate(-90)\" font-size=\"12\" fill=\"#374151\" text-anchor=\"middle\">")
 			.append(Markup.text(yTitle))
 			.append("</text>\n");
+
+		// markers (gradual unfreezing): a dashed line between the epochs before and after
+		for (Marker marker : markers) {
+			if (marker.epoch() <= first || marker.epoch() > last) {
+				continue;
+			}
+			double x = x(marker.epoch() - 0.5, first, xSpan);
+			svg.append("<line class=\"marker\" x1=\"")
+				.append(Markup.coord(x))
+				.append("\" x2=\"")
+				.append(Markup.coord(x))
+				.append("\" y1=\"")
+				.append(TOP)
+				.append("\" y2=\"")
+				.append(HEIGHT - BOTTOM)
+				.append("\" stroke=\"#6b7280\" stroke-width=\"1\" stroke-dasharray=\"4 3\"><title>")
+				.append(Markup.text(marker.label()))
+				.append("</title></line>\n");
+			svg.append(text(x + 3, TOP + 10, marker.label(), "font-size=\"10\" fill=\"#6b7280\""));
+		}
 
 		// lines and points
 		for (Series s : series) {
@@ -272,7 +301,7 @@ final class Charts {
 		return HEIGHT - TOP - BOTTOM;
 	}
 
-	private static double x(int epoch, int first, double span) {
+	private static double x(double epoch, int first, double span) {
 		return LEFT + (epoch - first) / span * plotWidth();
 	}
 

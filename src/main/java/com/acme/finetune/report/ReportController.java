@@ -121,7 +121,8 @@ class ReportController {
 	/** Charts skip missing values, which the API gives as null and the charts as NaN. */
 	private static EpochMetrics metrics(EpochView e) {
 		return new EpochMetrics(e.epoch(), orNaN(e.trainLoss()), orNaN(e.trainAccuracy()), orNaN(e.valLoss()),
-				orNaN(e.valAccuracy()), orNaN(e.learningRate()), e.durationMs(), orNaN(e.imagesPerSecond()));
+				orNaN(e.valAccuracy()), orNaN(e.learningRate()), e.durationMs(), orNaN(e.imagesPerSecond()), e.phase(),
+				e.frozenUpTo());
 	}
 
 	private static double orNaN(Double value) {

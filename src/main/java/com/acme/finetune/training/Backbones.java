@@ -54,6 +54,11 @@ final class Backbones {
 			ModelArtifact.Metadata metadata = ModelArtifact.Metadata.read(dir);
 			Classifier classifier = ArtifactBlockFactory.load(manager, dir, metadata.network(), metadata.numClasses(),
 					metadata.classifierRemoved(), metadata.featureDim(), trainable);
+			if (trainable && classifier instanceof TorchScriptClassifier torchScript) {
+				torchScript.setUpdatesStatisticsInTrainMode(
+						updatesStatisticsInTrainMode(dir.resolve(TorchScriptClassifier.BACKBONE_FILE),
+								metadata.preprocessing().imageSize(), manager));
+			}
 			if (metadata.labels().equals(labels)) {
 				return new Loaded(classifier, false);
 			}

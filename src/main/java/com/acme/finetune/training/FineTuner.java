@@ -1,13 +1,8 @@
 package com.acme.finetune.training;
 
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
-import java.io.DataInputStream;
-import java.io.DataOutputStream;
 import java.io.IOException;
-import java.io.UncheckedIOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collections;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -18,33 +13,21 @@ import java.util.Random;
 import java.util.stream.IntStream;
 
 import ai.djl.Device;
-import ai.djl.MalformedModelException;
 import ai.djl.Model;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.djl.nn.core.Linear;
-import ai.djl.training.DefaultTrainingConfig;
-import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
-import ai.djl.training.Trainer;
-import ai.djl.training.loss.Loss;
-import ai.djl.training.optimizer.Optimizer;
-import ai.djl.training.tracker.Tracker;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import com.acme.finetune.training.Hyperparameters.Augmentation;
-import com.acme.finetune.training.Hyperparameters.ClassWeights;
-import com.acme.finetune.training.Hyperparameters.EarlyStoppingMetric;
 import com.acme.finetune.training.ParameterCounts.StageCount;
 import com.acme.finetune.training.TrainingRequest.BatchNormMode;
-import com.acme.finetune.training.TrainingResult.ClassMetrics;
 
 /**
  * The training core: fine-tunes a ResNet-50-style backbone with a new linear head on an
@@ -154,6 +137,47 @@ public final class FineTuner {
 	}
 
 	/**
+	 * What each phase of a recipe would train and how its BatchNorms would behave, for a
+	 * base model and {@code numClasses}; TorchScript bases are loaded (and probed for
+	 * BatchNorm that follows the training flag), ResNet-50s are computed.
+	 */
+	public RecipePlan plan(BaseModel base, int numClasses, FreezeSchedule schedule, BatchNormMode mode, int imageSize) {
+		String network;
+		boolean scripted = false;
+		Map<String, Long> totals;
+		List<Stage> stages;
+		if (base.kind() == BaseModel.Kind.SCRATCH || (base.kind() == BaseModel.Kind.FINETUNED
+				&& ResNet50Block.KIND.equals(readMetadata(base).network()))) {
+			network = ResNet50Block.KIND;
+			totals = resnet50TotalsWithHead(numClasses);
+			stages = List.of(Stage.STEM, Stage.LAYER1, Stage.LAYER2, Stage.LAYER3, Stage.LAYER4);
+		}
+		else if (base.kind() == BaseModel.Kind.IMAGENET) {
+			// the zoo's traced_resnet50: an eval-mode trace of torchvision's network
+			network = TorchScriptClassifier.KIND;
+			totals = resnet50TotalsWithHead(numClasses);
+			stages = List.of(Stage.STEM, Stage.LAYER1, Stage.LAYER2, Stage.LAYER3, Stage.LAYER4);
+		}
+		else {
+			network = TorchScriptClassifier.KIND;
+			try (NDManager manager = NDManager.newBaseManager(Device.cpu(), ENGINE)) {
+				Classifier classifier = Backbones.load(base, List.of("a", "b"), imageSize, manager, true).classifier();
+				totals = totals(classifier);
+				totals.put("head", (classifier.featureDim() + 1L) * numClasses);
+				stages = Backbones.stages(classifier);
+				scripted = ((TorchScriptClassifier) classifier).updatesStatisticsInTrainMode();
+			}
+		}
+		List<RecipePlan.PhasePlan> phases = new ArrayList<>();
+		for (int i = 0; i < schedule.phases().size(); i++) {
+			FreezeSchedule.Phase phase = schedule.phases().get(i);
+			phases.add(new RecipePlan.PhasePlan(i, phase.epoch() + 1, phase.upTo(), counts(totals, phase.upTo()),
+					BatchNormPolicy.resolve(network, scripted, mode, phase.upTo(), stages)));
+		}
+		return new RecipePlan(network, scripted, BatchNormPolicy.explain(network, scripted), phases);
+	}
+
+	/**
 	 * Loads a base model and checks it (TorchScript: forward pass on a dummy batch); what
 	 * {@code POST /backbones} validates and {@code GET /backbones} shows.
 	 * @throws InvalidBackboneException if it cannot be used
@@ -216,31 +240,48 @@ public final class FineTuner {
 		// seeds torch's generator: scratch initialisation is reproducible per device
 		Engine.getEngine(ENGINE).setRandomSeed((int) hp.seed());
 		Preprocessing preprocessing = Preprocessing.imagenet(hp.imageSize());
+		String fingerprint = Resume.fingerprint(request, data);
+		Resume resume = Resume.find(request.checkpointDir(), fingerprint);
 		try (Model model = Model.newInstance("finetune", device, ENGINE)) {
-			Backbones.Loaded loaded = Backbones.load(request.base(), data.labels(), hp.imageSize(),
-					model.getNDManager(), true);
+			Backbones.Loaded loaded = (resume != null && resume.state().wholeNetwork())
+					? new Backbones.Loaded(resume.loadNetwork(model.getNDManager()), false)
+					: Backbones.load(request.base(), data.labels(), hp.imageSize(), model.getNDManager(), true);
 			Classifier network = loaded.classifier();
-			network.configure(request.freezeUpTo(), request.batchNorm() == BatchNormMode.TRAIN);
+			boolean scripted = (network instanceof TorchScriptClassifier ts) && ts.updatesStatisticsInTrainMode();
+			network.configure(request.freezeUpTo(), BatchNormPolicy.trainsStatistics(network.kind(), scripted,
+					request.batchNorm(), request.freezeUpTo()));
 			model.setBlock(network);
 			network.initialize(model.getNDManager(), DataType.FLOAT32, new Shape(1, 3, hp.imageSize(), hp.imageSize()));
 			if (loaded.newHead()) {
 				initHead(network.head(), network.featureDim(), hp.seed());
 			}
-			ParameterCounts counts = countActual(network);
-			boolean cached = embeddingCache(counts, hp).applies() && request.cacheDir() != null;
+			if (resume != null && !resume.state().wholeNetwork()) {
+				resume.loadHead(network.head(), model.getNDManager());
+			}
+			boolean cached = embeddingCache(countActual(network), hp).applies() && request.cacheDir() != null;
 			// frozen stages never learn, so their statistics must describe the data;
-			// trainable stages start from the placeholders, as in PyTorch
+			// trainable stages start from the placeholders, as in PyTorch (a resumed
+			// network has them in its checkpoint)
 			if (request.base().kind() == BaseModel.Kind.SCRATCH && request.freezeUpTo() != Stage.NONE
-					&& network instanceof ResNet50Block resnet) {
+					&& network instanceof ResNet50Block resnet && (resume == null || !resume.state().wholeNetwork())) {
 				EmbeddingCache cache = cached ? EmbeddingCache.of(request.cacheDir(), request.base(), data,
 						preprocessing, hp.seed(), device.getDeviceType()) : null;
 				calibrateBatchNorm(resnet, request.freezeUpTo(), data, preprocessing, hp, model.getNDManager(), events,
 						cache);
 			}
 			this.observer.initialized(network);
-			Run run = new Run(request, data, events, device, preprocessing, model, network, counts, cached);
-			return run.execute();
+			return TrainingRun.run(new TrainingRun(request, data, events, device, preprocessing, model, network,
+					this.imageMemoryBudget, this.observer, fingerprint, (resume != null) ? resume.stored() : null,
+					(resume != null) ? resume.state() : null));
 		}
+	}
+
+	/**
+	 * How many epochs the newest checkpoint in {@code checkpointDir} holds (0 when none):
+	 * a run given that directory continues after them.
+	 */
+	public static int checkpointedEpochs(Path checkpointDir) {
+		return Checkpoint.completedEpochs(checkpointDir);
 	}
 
 	/**
@@ -272,7 +313,7 @@ public final class FineTuner {
 		}
 		long start = System.nanoTime();
 		ImageSet images = new ImageSet(subset, preprocessing, Augmentation.NONE, this.imageMemoryBudget / 5);
-		ImageInputs inputs = new ImageInputs(images, preprocessing.imageSize());
+		Inputs inputs = new Inputs.Images(images, preprocessing.imageSize());
 		// batches of CALIBRATION_BATCH whatever the training batch: at 32 px layer4's
 		// maps
 		// are 1x1, so a channel's statistics come from the images alone, and a small
@@ -420,461 +461,13 @@ public final class FineTuner {
 		}
 	}
 
-	/** The state of one training run. */
-	private final class Run {
-
-		private final TrainingRequest request;
-
-		private final TrainingData data;
-
-		private final TrainingListener listener;
-
-		private final Device device;
-
-		private final Preprocessing preprocessing;
-
-		private final Model model;
-
-		private final Classifier network;
-
-		private final ParameterCounts counts;
-
-		private final boolean cached;
-
-		private final Hyperparameters hp;
-
-		private final int numClasses;
-
-		private final float[] learningRate = new float[1];
-
-		Run(TrainingRequest request, TrainingData data, TrainingListener listener, Device device,
-				Preprocessing preprocessing, Model model, Classifier network, ParameterCounts counts, boolean cached) {
-			this.request = request;
-			this.data = data;
-			this.listener = listener;
-			this.device = device;
-			this.preprocessing = preprocessing;
-			this.model = model;
-			this.network = network;
-			this.counts = counts;
-			this.cached = cached;
-			this.hp = request.hyperparameters();
-			this.numClasses = data.labels().size();
-		}
-
-		TrainingResult execute() {
-			Inputs train;
-			Inputs val;
-			if (this.cached) {
-				EmbeddingCache.Features features = features();
-				train = new FeatureInputs(features.train(), features.dim(), labels(this.data.train()));
-				val = new FeatureInputs(features.val(), features.dim(), labels(this.data.validation()));
-			}
-			else {
-				long budget = FineTuner.this.imageMemoryBudget;
-				train = new ImageInputs(
-						new ImageSet(this.data.train(), this.preprocessing, this.hp.augmentation(), budget * 4 / 5),
-						this.preprocessing.imageSize());
-				val = new ImageInputs(
-						new ImageSet(this.data.validation(), this.preprocessing, Augmentation.NONE, budget / 5),
-						this.preprocessing.imageSize());
-			}
-			// the cached path trains the very same head object on features, in its own
-			// Model so the Trainer only sees (and updates) the head's parameters
-			Block trainBlock = this.cached ? this.network.head() : this.network;
-			try (Model headModel = this.cached ? Model.newInstance("head", this.device, ENGINE) : null) {
-				Model trainModel = this.model;
-				if (headModel != null) {
-					headModel.setBlock(trainBlock);
-					trainModel = headModel;
-				}
-				DefaultTrainingConfig config = new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss())
-					.optOptimizer(optimizer())
-					.optDevices(new Device[] { this.device });
-				try (Trainer trainer = trainModel.newTrainer(config)) {
-					trainer.initialize(this.cached ? new Shape(1, this.network.featureDim())
-							: new Shape(1, 3, this.hp.imageSize(), this.hp.imageSize()));
-					return loop(trainer, trainBlock, train, val);
-				}
-			}
-			catch (IOException ex) {
-				throw new UncheckedIOException(ex);
-			}
-		}
-
-		private TrainingResult loop(Trainer trainer, Block trainBlock, Inputs train, Inputs val) throws IOException {
-			int batch = this.hp.batchSize();
-			int steps = (train.size() + batch - 1) / batch;
-			float[] classWeights = classWeights();
-			Random shuffle = new Random(this.hp.seed());
-			Random augment = new Random(this.hp.seed() * 31 + 17);
-			this.listener.onStart(this.hp.epochs(), steps);
-			List<EpochMetrics> epochs = new ArrayList<>();
-			int bestEpoch = 0;
-			double bestScore = Double.NaN;
-			byte[] bestWeights = null;
-			int[] bestPredictions = null;
-			int[] order = new int[train.size()];
-			for (int i = 0; i < order.length; i++) {
-				order[i] = i;
-			}
-			EarlyStoppingMetric metric = this.hp.earlyStopping().metric();
-			for (int epoch = 1; epoch <= this.hp.epochs(); epoch++) {
-				this.learningRate[0] = (float) learningRate(epoch - 1);
-				shuffle(order, shuffle);
-				long epochStart = System.nanoTime();
-				double lossSum = 0;
-				long correct = 0;
-				for (int step = 1; step <= steps; step++) {
-					if (this.listener.isCancelled()) {
-						throw new TrainingCancelledException(epoch, step);
-					}
-					long stepStart = System.nanoTime();
-					int from = (step - 1) * batch;
-					int size = Math.min(batch, train.size() - from);
-					int[] indexes = Arrays.copyOfRange(order, from, from + size);
-					float stepLoss;
-					long[] predictions;
-					// every native array of the step lives in this scope and is freed at
-					// its end: unscoped, memory grows by ~175 MiB per step
-					try (NDManager scope = trainer.getManager().newSubManager()) {
-						NDArray x = train.batch(scope, indexes, augment);
-						NDArray target = scope.create(targets(train, indexes, this.hp.labelSmoothing()),
-								new Shape(size, this.numClasses));
-						NDArray weights = scope.create(sampleWeights(train, indexes, classWeights));
-						try (GradientCollector collector = trainer.newGradientCollector()) {
-							NDArray logits = trainer.forward(new NDList(x)).singletonOrThrow();
-							NDArray loss = crossEntropy(logits, target, weights);
-							collector.backward(loss);
-							stepLoss = loss.getFloat();
-							predictions = logits.argMax(1).toLongArray();
-						}
-						if (!Float.isFinite(stepLoss)) {
-							throw new TrainingDivergedException(epoch, step, stepLoss, this.learningRate[0]);
-						}
-						trainer.step();
-					}
-					lossSum += (double) stepLoss * size;
-					for (int i = 0; i < size; i++) {
-						correct += (predictions[i] == train.label(indexes[i])) ? 1 : 0;
-					}
-					double seconds = (System.nanoTime() - stepStart) / 1e9;
-					this.listener.onStep(epoch, step, steps, stepLoss, size / seconds);
-				}
-				double trainSeconds = (System.nanoTime() - epochStart) / 1e9;
-				Evaluation evaluation = evaluate(trainer, val);
-				long durationMs = (System.nanoTime() - epochStart) / 1_000_000;
-				EpochMetrics metrics = new EpochMetrics(epoch, lossSum / train.size(), (double) correct / train.size(),
-						evaluation.loss(), evaluation.accuracy(), this.learningRate[0], durationMs,
-						train.size() / trainSeconds);
-				epochs.add(metrics);
-				this.listener.onEpoch(metrics);
-				double score = score(metrics, metric, val.size() > 0);
-				if (bestEpoch == 0 || score > bestScore) {
-					bestEpoch = epoch;
-					bestScore = score;
-					bestPredictions = evaluation.predictions();
-					// only needed if a later epoch could be worse and the run goes on
-					bestWeights = (epoch < this.hp.epochs()) ? snapshot(trainBlock) : null;
-				}
-				int patience = this.hp.earlyStopping().patience();
-				if (patience > 0 && epoch - bestEpoch >= patience) {
-					log.info("Early stopping after epoch {}: no {} improvement since epoch {}", epoch, metric.id(),
-							bestEpoch);
-					break;
-				}
-			}
-			if (bestEpoch != epochs.size() && bestWeights != null) {
-				restore(trainBlock, bestWeights);
-			}
-			FineTuner.this.observer.trained(this.network);
-			ModelArtifact.write(this.request.outputDir(), this.network, this.data.labels(), this.preprocessing);
-			long[][] confusion = confusion(val, bestPredictions);
-			return new TrainingResult(List.copyOf(epochs), bestEpoch, List.copyOf(this.data.labels()),
-					perClass(confusion), confusion, this.request.outputDir(), this.counts, this.cached);
-		}
-
-		/** Higher is better; without a validation split, the training loss decides. */
-		private double score(EpochMetrics m, EarlyStoppingMetric metric, boolean hasValidation) {
-			if (!hasValidation) {
-				return -m.trainLoss();
-			}
-			return (metric == EarlyStoppingMetric.VAL_ACCURACY) ? m.valAccuracy() : -m.valLoss();
-		}
-
-		private Evaluation evaluate(Trainer trainer, Inputs val) {
-			if (val.size() == 0) {
-				return new Evaluation(Double.NaN, Double.NaN, new int[0]);
-			}
-			int batch = this.hp.batchSize();
-			double lossSum = 0;
-			long correct = 0;
-			int[] predictions = new int[val.size()];
-			for (int from = 0; from < val.size(); from += batch) {
-				if (this.listener.isCancelled()) {
-					throw new TrainingCancelledException(0, 0);
-				}
-				int size = Math.min(batch, val.size() - from);
-				int[] indexes = new int[size];
-				for (int i = 0; i < size; i++) {
-					indexes[i] = from + i;
-				}
-				try (NDManager scope = trainer.getManager().newSubManager()) {
-					NDArray x = val.batch(scope, indexes, null);
-					NDArray logits = trainer.evaluate(new NDList(x)).singletonOrThrow();
-					NDArray target = scope.create(targets(val, indexes, 0), new Shape(size, this.numClasses));
-					// plain cross-entropy: comparable across smoothing and class weights
-					lossSum += logits.logSoftmax(1).mul(target).sum().neg().getFloat();
-					long[] predicted = logits.argMax(1).toLongArray();
-					for (int i = 0; i < size; i++) {
-						predictions[from + i] = (int) predicted[i];
-						correct += (predicted[i] == val.label(from + i)) ? 1 : 0;
-					}
-				}
-			}
-			return new Evaluation(lossSum / val.size(), (double) correct / val.size(), predictions);
-		}
-
-		private EmbeddingCache.Features features() {
-			EmbeddingCache cache = EmbeddingCache.of(this.request.cacheDir(), this.request.base(), this.data,
-					this.preprocessing, this.hp.seed(), this.device.getDeviceType());
-			int dim = this.network.featureDim();
-			EmbeddingCache.Features features = cache.read(this.data.train().size(), this.data.validation().size(), dim);
-			if (features != null) {
-				log.info("Embedding cache hit: {}", cache.file().getFileName());
-				return features;
-			}
-			long budget = FineTuner.this.imageMemoryBudget;
-			float[] train = embed(new ImageSet(this.data.train(), this.preprocessing, Augmentation.NONE, budget), dim);
-			float[] val = embed(new ImageSet(this.data.validation(), this.preprocessing, Augmentation.NONE, budget),
-					dim);
-			features = new EmbeddingCache.Features(train, val, dim);
-			try {
-				cache.write(features);
-			}
-			catch (IOException ex) {
-				// a run does not fail because its cache could not be stored
-				log.warn("Could not store the embedding cache {}: {}", cache.file(), ex.toString());
-			}
-			return features;
-		}
-
-		private float[] embed(ImageSet images, int dim) {
-			Inputs inputs = new ImageInputs(images, this.preprocessing.imageSize());
-			float[] out = new float[images.size() * dim];
-			ParameterStore store = new ParameterStore(this.model.getNDManager(), false);
-			int batch = Math.max(this.hp.batchSize(), 16);
-			for (int from = 0; from < images.size(); from += batch) {
-				if (this.listener.isCancelled()) {
-					throw new TrainingCancelledException(0, 0);
-				}
-				int size = Math.min(batch, images.size() - from);
-				int[] indexes = new int[size];
-				for (int i = 0; i < size; i++) {
-					indexes[i] = from + i;
-				}
-				try (NDManager scope = this.model.getNDManager().newSubManager()) {
-					NDArray x = inputs.batch(scope, indexes, null);
-					float[] f = this.network.features(store, new NDList(x)).singletonOrThrow().toFloatArray();
-					System.arraycopy(f, 0, out, from * dim, f.length);
-				}
-			}
-			return out;
-		}
-
-		private Optimizer optimizer() {
-			Tracker tracker = (numUpdate) -> this.learningRate[0];
-			float weightDecay = (float) this.hp.weightDecay();
-			return switch (this.hp.optimizer()) {
-				case SGD -> Optimizer.sgd()
-					.setLearningRateTracker(tracker)
-					.optMomentum((float) this.hp.momentum())
-					.optWeightDecays(weightDecay)
-					.build();
-				case ADAM -> Optimizer.adam().optLearningRateTracker(tracker).optWeightDecays(weightDecay).build();
-				case ADAMW -> Optimizer.adamW().optLearningRateTracker(tracker).optWeightDecays(weightDecay).build();
-			};
-		}
-
-		/**
-		 * Per-epoch schedules (like PyTorch schedulers stepped once per epoch): step
-		 * divides by 10 every third of the run, cosine anneals towards 0.
-		 */
-		private double learningRate(int epochIndex) {
-			double base = this.hp.learningRate();
-			int epochs = this.hp.epochs();
-			return switch (this.hp.lrSchedule()) {
-				case CONSTANT -> base;
-				case STEP -> base * Math.pow(0.1, epochIndex / Math.max(1, epochs / 3));
-				case COSINE -> base * 0.5 * (1 + Math.cos(Math.PI * epochIndex / epochs));
-			};
-		}
-
-		/**
-		 * sklearn's "balanced": n_samples / (n_classes · n_c), from the training split.
-		 */
-		private float[] classWeights() {
-			float[] weights = new float[this.numClasses];
-			Arrays.fill(weights, 1f);
-			if (this.hp.classWeights() == ClassWeights.BALANCED) {
-				long[] counts = new long[this.numClasses];
-				this.data.train().forEach((s) -> counts[s.label()]++);
-				for (int c = 0; c < this.numClasses; c++) {
-					weights[c] = (counts[c] == 0) ? 0f
-							: (float) this.data.train().size() / (this.numClasses * (float) counts[c]);
-				}
-			}
-			return weights;
-		}
-
-		private float[] targets(Inputs inputs, int[] indexes, double smoothing) {
-			float off = (float) (smoothing / this.numClasses);
-			float on = (float) (1 - smoothing) + off;
-			float[] target = new float[indexes.length * this.numClasses];
-			Arrays.fill(target, off);
-			for (int i = 0; i < indexes.length; i++) {
-				target[i * this.numClasses + inputs.label(indexes[i])] = on;
-			}
-			return target;
-		}
-
-		private float[] sampleWeights(Inputs inputs, int[] indexes, float[] classWeights) {
-			float[] w = new float[indexes.length];
-			for (int i = 0; i < indexes.length; i++) {
-				w[i] = classWeights[inputs.label(indexes[i])];
-			}
-			return w;
-		}
-
-		/**
-		 * PyTorch's CrossEntropyLoss with label smoothing and class weights: per-sample
-		 * losses weighted by their class, divided by the weight sum.
-		 */
-		private NDArray crossEntropy(NDArray logits, NDArray target, NDArray weights) {
-			NDArray perSample = logits.logSoftmax(1).mul(target).sum(new int[] { 1 }).neg();
-			return perSample.mul(weights).sum().div(weights.sum());
-		}
-
-		private byte[] snapshot(Block block) throws IOException {
-			ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-			try (DataOutputStream out = new DataOutputStream(bytes)) {
-				block.saveParameters(out);
-			}
-			return bytes.toByteArray();
-		}
-
-		private void restore(Block block, byte[] weights) throws IOException {
-			try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(weights))) {
-				block.loadParameters(this.model.getNDManager(), in);
-			}
-			catch (MalformedModelException ex) {
-				throw new IOException("Cannot restore the best epoch's weights", ex);
-			}
-		}
-
-		private long[][] confusion(Inputs val, int[] predictions) {
-			long[][] matrix = new long[this.numClasses][this.numClasses];
-			if (predictions != null) {
-				for (int i = 0; i < predictions.length; i++) {
-					matrix[val.label(i)][predictions[i]]++;
-				}
-			}
-			return matrix;
-		}
-
-		private Map<String, ClassMetrics> perClass(long[][] confusion) {
-			Map<String, ClassMetrics> result = new LinkedHashMap<>();
-			for (int c = 0; c < this.numClasses; c++) {
-				long tp = confusion[c][c];
-				long support = 0;
-				long predicted = 0;
-				for (int k = 0; k < this.numClasses; k++) {
-					support += confusion[c][k];
-					predicted += confusion[k][c];
-				}
-				double precision = (predicted == 0) ? 0 : (double) tp / predicted;
-				double recall = (support == 0) ? 0 : (double) tp / support;
-				double f1 = (precision + recall == 0) ? 0 : 2 * precision * recall / (precision + recall);
-				result.put(this.data.labels().get(c), new ClassMetrics(precision, recall, f1, support));
-			}
-			return result;
-		}
-
-	}
-
-	private static void shuffle(int[] order, Random random) {
+	static void shuffle(int[] order, Random random) {
 		for (int i = order.length - 1; i > 0; i--) {
 			int j = random.nextInt(i + 1);
 			int t = order[i];
 			order[i] = order[j];
 			order[j] = t;
 		}
-	}
-
-	private static int[] labels(List<TrainingData.Sample> samples) {
-		return samples.stream().mapToInt(TrainingData.Sample::label).toArray();
-	}
-
-	private record Evaluation(double loss, double accuracy, int[] predictions) {
-	}
-
-	/** A split as batches of network inputs: images or cached features. */
-	private interface Inputs {
-
-		int size();
-
-		int label(int index);
-
-		/** {@code random == null}: no augmentation. */
-		NDArray batch(NDManager manager, int[] indexes, Random random);
-
-	}
-
-	private record ImageInputs(ImageSet images, int imageSize) implements Inputs {
-
-		@Override
-		public int size() {
-			return this.images.size();
-		}
-
-		@Override
-		public int label(int index) {
-			return this.images.label(index);
-		}
-
-		@Override
-		public NDArray batch(NDManager manager, int[] indexes, Random random) {
-			int per = 3 * this.imageSize * this.imageSize;
-			float[] data = new float[indexes.length * per];
-			for (int i = 0; i < indexes.length; i++) {
-				this.images.fill(indexes[i], random, data, i * per);
-			}
-			return manager.create(data, new Shape(indexes.length, 3, this.imageSize, this.imageSize));
-		}
-
-	}
-
-	private record FeatureInputs(float[] features, int dim, int[] labels) implements Inputs {
-
-		@Override
-		public int size() {
-			return this.labels.length;
-		}
-
-		@Override
-		public int label(int index) {
-			return this.labels[index];
-		}
-
-		@Override
-		public NDArray batch(NDManager manager, int[] indexes, Random random) {
-			float[] data = new float[indexes.length * this.dim];
-			for (int i = 0; i < indexes.length; i++) {
-				System.arraycopy(this.features, indexes[i] * this.dim, data, i * this.dim, this.dim);
-			}
-			return manager.create(data, new Shape(indexes.length, this.dim));
-		}
-
 	}
 
 }

@@ -23,6 +23,7 @@ import ai.djl.nn.Parameter;
 import ai.djl.nn.core.Linear;
 import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.engine.PtSymbolBlock;
+import ai.djl.pytorch.jni.IValueUtils;
 import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
@@ -37,9 +38,10 @@ import org.slf4j.LoggerFactory;
  * DJL cannot call submodules of a TorchScript module, so stages are found by torchvision
  * parameter names ({@code conv1.}/{@code bn1.} = stem, {@code layerN.}); parameters
  * outside those stages always stay frozen. BatchNorm statistics are buffers DJL cannot
- * see: the module only runs in training mode when nothing is frozen and BatchNorm
- * training was asked for, so frozen stages never change their statistics (an eval-mode
- * trace never does anyway).
+ * see: the module only runs in training mode when BatchNorm training was asked for (and,
+ * for a scripted module, nothing is frozen), so frozen stages never change their
+ * statistics (an eval-mode trace never does anyway); otherwise it trains in eval mode
+ * with autograd on ({@link BatchNormPolicy}).
  */
 final class TorchScriptClassifier extends AbstractBlock implements Classifier {
 
@@ -66,6 +68,8 @@ final class TorchScriptClassifier extends AbstractBlock implements Classifier {
 	private boolean backboneTrainable;
 
 	private boolean updatesStatisticsInTrainMode;
+
+	private boolean batchStatistics;
 
 	private OneDnnResNet50 oneDnn;
 
@@ -112,17 +116,24 @@ final class TorchScriptClassifier extends AbstractBlock implements Classifier {
 		}
 		this.head.freezeParameters(false);
 		this.backboneTrainable = this.backbone.getParameters().values().stream().anyMatch(Parameter::requiresGradient);
-		// DJL runs a module in inference mode (no autograd) unless it is in training
-		// mode,
-		// so a backbone with trainable stages must run in training mode; that is only
-		// safe
-		// for modules whose BatchNorm ignores the mode (eval-mode traces)
-		if (this.backboneTrainable && this.updatesStatisticsInTrainMode && (upTo != Stage.NONE || !batchNormTrain)) {
+		// a scripted module switches all its BatchNorms together: batch statistics in
+		// trainable stages would update the frozen stages' statistics too
+		if (this.backboneTrainable && this.updatesStatisticsInTrainMode && upTo != Stage.NONE && batchNormTrain) {
 			throw new InvalidBackboneException("This TorchScript backbone updates BatchNorm statistics in training "
-					+ "mode (a scripted module, not an eval-mode trace), so frozen stages or frozen BatchNorm cannot "
-					+ "be honoured while other stages train. Upload torch.jit.trace(model.eval(), example) instead, "
-					+ "or train with freeze.upTo=none and batchNorm=train, or freeze every stage.", null);
+					+ "mode (a scripted module, not an eval-mode trace), so batchNorm=train cannot keep the frozen "
+					+ "stages' statistics while other stages train. Use batchNorm=auto or frozen, freeze.upTo=none, "
+					+ "or upload torch.jit.trace(model.eval(), example) instead.", null);
 		}
+		this.batchStatistics = batchNormTrain;
+	}
+
+	/** Whether the module runs in training mode (batch statistics) while it trains. */
+	boolean usesBatchStatistics() {
+		return this.backboneTrainable && this.batchStatistics && this.updatesStatisticsInTrainMode;
+	}
+
+	boolean updatesStatisticsInTrainMode() {
+		return this.updatesStatisticsInTrainMode;
 	}
 
 	/**
@@ -271,7 +282,16 @@ final class TorchScriptClassifier extends AbstractBlock implements Classifier {
 		if (!training && this.oneDnn != null && !inputs.singletonOrThrow().getDevice().isGpu()) {
 			return new NDList(this.oneDnn.features(inputs.singletonOrThrow()));
 		}
-		NDArray out = this.backbone.forward(parameterStore, inputs, training, null).get(0);
+		NDArray out;
+		if (training && !this.batchStatistics) {
+			// DJL ties autograd to training mode; BatchNorm on its running statistics
+			// with gradients needs the module in eval mode, run with autograd on
+			JniUtils.enableInferenceMode(this.backbone);
+			out = IValueUtils.forward(this.backbone, inputs, true).get(0);
+		}
+		else {
+			out = this.backbone.forward(parameterStore, inputs, training, null).get(0);
+		}
 		return new NDList(out.reshape(out.getShape().get(0), -1));
 	}
 

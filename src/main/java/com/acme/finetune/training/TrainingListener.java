@@ -11,9 +11,23 @@ public interface TrainingListener {
 	}
 
 	/**
+	 * Called once the data and model are ready, before the first step; a run resumed from
+	 * a checkpoint continues after {@code completedEpochs} (0 for a fresh run).
+	 */
+	default void onStart(int totalEpochs, int stepsPerEpoch, int completedEpochs) {
+		onStart(totalEpochs, stepsPerEpoch);
+	}
+
+	/**
 	 * Called after each training step (1-based {@code step} within the 1-based epoch).
 	 */
 	default void onStep(int epoch, int step, int stepsPerEpoch, double loss, double imagesPerSecond) {
+	}
+
+	/**
+	 * Called after each epoch's checkpoint was written: how long it took and its size.
+	 */
+	default void onCheckpoint(int epoch, long millis, long bytes) {
 	}
 
 	/** Called after each epoch's validation. */

@@ -141,6 +141,110 @@ class JobFlowTests extends AbstractIntegrationTests {
 			.anySatisfy((d) -> assertThat(d).contains("QUEUED").contains("exited unexpectedly"));
 	}
 
+	/**
+	 * The training process killed during epoch 3 of 4: attempt 2 continues from the
+	 * checkpoint of epoch 2, so epochs 1 and 2 are neither trained nor recorded again.
+	 */
+	@Test
+	void aKilledAttemptResumesFromItsLastCompletedEpoch() {
+		String jobId = (String) submit(slowSpec(4), null).get("id");
+		await().atMost(JOB_TIMEOUT).pollInterval(Duration.ofMillis(100)).until(() -> {
+			Map<String, Object> progress = map(get("/api/v1/jobs/" + jobId).get("progress"));
+			return ((Number) progress.get("epoch")).intValue() == 3 && ((Number) progress.get("step")).intValue() > 0;
+		});
+		trainingProcess().orElseThrow().destroyForcibly();
+		Map<String, Object> job = awaitStatus(jobId, "SUCCEEDED");
+		assertThat(job.get("attempts")).isEqualTo(2);
+		List<Map<String, Object>> rows = list(get("/api/v1/jobs/" + jobId + "/metrics").get("epochs"));
+		assertThat(rows).extracting((e) -> e.get("epoch")).containsExactly(1, 2, 3, 4);
+		List<Sse> events = readEvents(jobId, null);
+		// every epoch recorded once: epochs 1 and 2 were not trained again
+		assertThat(events.stream().filter((e) -> e.event().equals("epoch")).map(JobFlowTests::epochOf).toList())
+			.containsExactly(1, 2, 3, 4);
+		int requeued = indexOf(events, "status", "QUEUED", 1);
+		assertThat(requeued).as("requeued after the kill").isPositive();
+		List<Integer> epochsAfter = events.subList(requeued, events.size())
+			.stream()
+			.filter((e) -> e.event().equals("progress") || e.event().equals("epoch"))
+			.map(JobFlowTests::epochOf)
+			.toList();
+		assertThat(epochsAfter).isNotEmpty().allMatch((epoch) -> epoch >= 2);
+		assertThat(epochsAfter).contains(3, 4);
+	}
+
+	@Test
+	void aCancelledJobResumesFromItsCheckpoint() {
+		String jobId = (String) submit(slowSpec(3), null).get("id");
+		await().atMost(JOB_TIMEOUT).pollInterval(Duration.ofMillis(100)).until(() -> {
+			Map<String, Object> progress = map(get("/api/v1/jobs/" + jobId).get("progress"));
+			return ((Number) progress.get("epoch")).intValue() == 2 && ((Number) progress.get("step")).intValue() > 0;
+		});
+		this.client.post().uri("/api/v1/jobs/" + jobId + ":cancel").exchange().expectStatus().isAccepted();
+		awaitStatus(jobId, "CANCELLED");
+		// a finished job cannot be resumed twice, a running one not at all
+		this.client.post()
+			.uri("/api/v1/jobs/" + jobId + ":resume")
+			.exchange()
+			.expectStatus()
+			.isAccepted()
+			.expectBody()
+			.jsonPath("$.status")
+			.isEqualTo("QUEUED");
+		Map<String, Object> done = awaitStatus(jobId, "SUCCEEDED");
+		assertThat(done.get("modelId")).isNotNull();
+		assertThat(list(get("/api/v1/jobs/" + jobId + "/metrics").get("epochs"))).extracting((e) -> e.get("epoch"))
+			.containsExactly(1, 2, 3);
+		this.client.post()
+			.uri("/api/v1/jobs/" + jobId + ":resume")
+			.exchange()
+			.expectStatus()
+			.isEqualTo(HttpStatus.CONFLICT)
+			.expectBody()
+			.jsonPath("$.type")
+			.isEqualTo(ProblemType.CONFLICT.uri().toString());
+	}
+
+	@Test
+	void aJobWithoutACheckpointCannotBeResumed() {
+		String jobId = (String) submit(slowSpec(3), null).get("id");
+		this.client.post().uri("/api/v1/jobs/" + jobId + ":cancel").exchange().expectStatus().isAccepted();
+		awaitStatus(jobId, "CANCELLED");
+		this.client.post()
+			.uri("/api/v1/jobs/" + jobId + ":resume")
+			.exchange()
+			.expectStatus()
+			.isEqualTo(HttpStatus.CONFLICT)
+			.expectBody()
+			.jsonPath("$.detail")
+			.value((detail) -> assertThat((String) detail).contains("no checkpoint"));
+	}
+
+	private static int epochOf(Sse event) {
+		return ((Number) tools.jackson.databind.json.JsonMapper.builder()
+			.build()
+			.readValue(event.data(), Map.class)
+			.get("epoch")).intValue();
+	}
+
+	/** Two images per step: epochs long enough to act within one. */
+	private Map<String, Object> slowSpec(int epochs) {
+		return Map.of("datasetId", this.datasetId, "baseModel", "resnet50-scratch", "hyperparameters",
+				Map.of("epochs", epochs, "batchSize", 2, "imageSize", 32, "seed", 7), "device", "cpu");
+	}
+
+	/**
+	 * The index of the {@code n}th (0-based) event of a type whose data contains text.
+	 */
+	private static int indexOf(List<Sse> events, String type, String text, int n) {
+		int seen = 0;
+		for (int i = 0; i < events.size(); i++) {
+			if (events.get(i).event().equals(type) && events.get(i).data().contains(text) && seen++ == n) {
+				return i;
+			}
+		}
+		return -1;
+	}
+
 	@Test
 	void aJobWhoseWorkerDiedIsRequeuedOrFailsAfterMaxAttempts() {
 		String retried = deadWorkerJob(1);

@@ -111,7 +111,7 @@ class JobQueueTests {
 		JobProperties p = this.properties;
 		JobProperties nodeProperties = new JobProperties(2, p.maxAttempts(), Duration.ofMillis(100),
 				p.heartbeatInterval(), p.missedHeartbeats(), Duration.ofSeconds(5), Duration.ZERO, node,
-				p.childJvmOptions(), p.callbackSecret(), p.callbackMaxRetries());
+				p.childJvmOptions(), p.callbackSecret(), p.callbackMaxRetries(), p.checkpointRetention());
 		return new JobQueue(this.dataSource, nodeProperties, new AppRoles(List.of("worker")), () -> work, () -> null);
 	}
 

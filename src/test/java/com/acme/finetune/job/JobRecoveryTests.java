@@ -89,6 +89,9 @@ class JobRecoveryTests {
 	@Autowired
 	private RegisteredModels registry;
 
+	@Autowired
+	private JobCheckpoints checkpoints;
+
 	private JobQueue queue;
 
 	private final Set<String> leaselessRunning = ConcurrentHashMap.newKeySet();
@@ -170,7 +173,7 @@ class JobRecoveryTests {
 		JobProperties p = this.properties;
 		JobProperties node = new JobProperties(1, p.maxAttempts(), Duration.ofMillis(100), p.heartbeatInterval(),
 				p.missedHeartbeats(), Duration.ofSeconds(5), Duration.ZERO, "recovery-node", p.childJvmOptions(),
-				p.callbackSecret(), p.callbackMaxRetries());
+				p.callbackSecret(), p.callbackMaxRetries(), p.checkpointRetention());
 		this.queue = new JobQueue(this.dataSource, node, new AppRoles(List.of("worker")), () -> executor[0],
 				() -> null);
 		executor[0] = executor(repository);
@@ -179,7 +182,7 @@ class JobRecoveryTests {
 
 	private JobExecutor executor(JobRepository repository) {
 		return new JobExecutor(repository, this.epochs, this.events, this.runner, this.models, this.properties,
-				this.metrics, this.queue, this.json, this.transaction, this.datasets, this.registry);
+				this.metrics, this.queue, this.json, this.transaction, this.datasets, this.registry, this.checkpoints);
 	}
 
 	/** The repository, with one method failing the first {@code times} calls. */

@@ -19,7 +19,7 @@ class JobSpecParserTests {
 		assertThat(result.violations()).isEmpty();
 		JobSpec spec = result.spec();
 		assertThat(spec.baseModel()).isEqualTo("resnet50-imagenet");
-		assertThat(spec.freeze()).isEqualTo(new JobSpec.Freeze("layer4", "frozen"));
+		assertThat(spec.freeze()).isEqualTo(new JobSpec.Freeze("layer4", "auto"));
 		assertThat(spec.hyperparameters().epochs()).isEqualTo(10);
 		assertThat(spec.hyperparameters().batchSize()).isEqualTo(32);
 		assertThat(spec.hyperparameters().learningRate()).isEqualTo(0.001);
@@ -33,6 +33,71 @@ class JobSpecParserTests {
 		assertThat(spec.timeoutMinutes()).isEqualTo(240);
 		assertThat(JobSpecs.hyperparameters(spec.hyperparameters()))
 			.isEqualTo(com.acme.finetune.training.Hyperparameters.defaults());
+	}
+
+	@Test
+	void aScratchBaseTrainsEverythingUnlessToldOtherwise() {
+		String dataset = "\"datasetId\":\"6f1c1f2e-9a51-4c1d-8f38-1f0c3e5a2b11\"";
+		JobSpec omitted = parse("{" + dataset + ",\"baseModel\":\"resnet50-scratch\"}").spec();
+		assertThat(omitted.freeze()).isEqualTo(new JobSpec.Freeze("none", "auto"));
+		JobSpec onlyBatchNorm = parse(
+				"{" + dataset + ",\"baseModel\":\"resnet50-scratch\",\"freeze\":{\"batchNorm\":\"train\"}}")
+			.spec();
+		assertThat(onlyBatchNorm.freeze()).isEqualTo(new JobSpec.Freeze("none", "train"));
+		JobSpec explicit = parse(
+				"{" + dataset + ",\"baseModel\":\"resnet50-scratch\",\"freeze\":{\"upTo\":\"layer2\"}}")
+			.spec();
+		assertThat(explicit.freeze().upTo()).isEqualTo("layer2");
+		assertThat(parse("{" + dataset + ",\"baseModel\":\"model:x\"}").spec().freeze().upTo()).isEqualTo("layer4");
+	}
+
+	@Test
+	void recipesParseAndResolve() {
+		JobSpecParser.Result result = parse(
+				"""
+						{"datasetId": "6f1c1f2e-9a51-4c1d-8f38-1f0c3e5a2b11",
+						 "freeze": {"schedule": [{"epoch": 0, "upTo": "layer4"}, {"epoch": 2, "upTo": "layer3"},
+						                         {"epoch": 4, "upTo": "layer2"}]},
+						 "hyperparameters": {"epochs": 6, "warmupEpochs": 0.5, "stageLearningRates": {"layer3": 0.1, "layer4": 0.3}}}
+						""");
+		assertThat(result.violations()).isEmpty();
+		JobSpec spec = result.spec();
+		assertThat(spec.freeze().upTo()).isEqualTo("layer4");
+		assertThat(spec.freeze().schedule()).containsExactly(new JobSpec.FreezePhase(0, "layer4"),
+				new JobSpec.FreezePhase(2, "layer3"), new JobSpec.FreezePhase(4, "layer2"));
+		com.acme.finetune.training.Hyperparameters hp = JobSpecs.hyperparameters(spec.hyperparameters());
+		assertThat(hp.warmupEpochs()).isEqualTo(0.5);
+		assertThat(hp.stageLearningRates().multiplier("layer3")).isEqualTo(0.1);
+		assertThat(hp.stageLearningRates().multiplier("head")).isEqualTo(1.0);
+		assertThat(JobSpecs.schedule(spec).phaseAt(3).upTo()).isEqualTo(com.acme.finetune.training.Stage.LAYER3);
+		JobSpec decay = parse("""
+				{"datasetId": "6f1c1f2e-9a51-4c1d-8f38-1f0c3e5a2b11", "hyperparameters": {"layerDecay": 0.5}}
+				""").spec();
+		assertThat(JobSpecs.hyperparameters(decay.hyperparameters()).stageLearningRates().multiplier("layer3"))
+			.isEqualTo(0.25);
+	}
+
+	@Test
+	void badRecipesListEveryViolation() {
+		JobSpecParser.Result result = parse(
+				"""
+						{"datasetId": "6f1c1f2e-9a51-4c1d-8f38-1f0c3e5a2b11",
+						 "freeze": {"upTo": "layer3", "schedule": [{"epoch": 1, "upTo": "layer4"}, {"epoch": 1, "upTo": "layer4"},
+						                         {"epoch": 99, "upTo": "layer9"}, 3]},
+						 "hyperparameters": {"epochs": 4, "warmupEpochs": 5, "stageLearningRates": {"layer7": 1, "head": -1},
+						                     "layerDecay": 0}}
+						""");
+		assertThat(result.spec()).isNull();
+		assertThat(result.violations()).extracting((v) -> v.get("field"))
+			.contains("freeze.schedule[0].epoch", "freeze.schedule[1].epoch", "freeze.schedule[1].upTo",
+					"freeze.schedule[2].epoch", "freeze.schedule[2].upTo", "freeze.schedule[3]",
+					"hyperparameters.warmupEpochs", "hyperparameters.stageLearningRates.layer7",
+					"hyperparameters.stageLearningRates.head", "hyperparameters.layerDecay");
+		JobSpecParser.Result both = parse("""
+				{"datasetId": "6f1c1f2e-9a51-4c1d-8f38-1f0c3e5a2b11",
+				 "hyperparameters": {"stageLearningRates": {"head": 1}, "layerDecay": 0.5}}
+				""");
+		assertThat(both.violations()).extracting((v) -> v.get("field")).containsExactly("hyperparameters.layerDecay");
 	}
 
 	@Test

@@ -133,7 +133,7 @@ class ReportRenderingTests {
 	private static JobReport report(JobStatus status, List<EpochMetrics> epochs, Object finalMetrics) {
 		JobSpec spec = new JobSpec(UUID.randomUUID(), "resnet50-scratch", new JobSpec.Freeze("none", "frozen"),
 				new JobSpec.Hyperparameters(3, 8, 0.001, "sgd", 0.9, 0, "constant", 64, "none", 0, "none", 42,
-						new JobSpec.EarlyStopping(0, "valLoss")),
+						new JobSpec.EarlyStopping(0, "valLoss"), 0, null, null),
 				"cpu", 240, null);
 		Instant now = Instant.now();
 		JobView job = new JobView(UUID.randomUUID(), status, spec, spec.datasetId(),

@@ -1,0 +1,147 @@
+package com.acme.finetune.training.bench;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.stream.Stream;
+
+import com.acme.finetune.training.BaseModel;
+import com.acme.finetune.training.EpochMetrics;
+import com.acme.finetune.training.FineTuner;
+import com.acme.finetune.training.FreezeSchedule;
+import com.acme.finetune.training.Hyperparameters;
+import com.acme.finetune.training.StageLearningRates;
+import com.acme.finetune.training.Stage;
+import com.acme.finetune.training.TrainingData;
+import com.acme.finetune.training.TrainingListener;
+import com.acme.finetune.training.TrainingRequest;
+import com.acme.finetune.training.TrainingRequest.BatchNormMode;
+import com.acme.finetune.training.TrainingResult;
+
+/**
+ * Training recipes against each other on a real labelled image folder
+ * ({@code bench/make_digits_imagefolder.py}: train/ and val/ class folders), from
+ * scratch, same epochs and seed; and the cost of a checkpoint against its epoch. One JSON
+ * line per run.
+ *
+ * <pre>
+ * --data DIR --res 64 --epochs 4 --recipes plain,gradual,decay,warmup
+ * --checkpoint-res 224 --checkpoint-batch 16 --checkpoint-images 160 (--recipes checkpoint)
+ * </pre>
+ */
+public final class RecipeBenchmark {
+
+	private RecipeBenchmark() {
+	}
+
+	public static void main(String[] args) throws IOException {
+		Map<String, String> options = TrainingBenchmark.options(args);
+		Path data = Path.of(options.get("data"));
+		int res = Integer.parseInt(options.getOrDefault("res", "64"));
+		int epochs = Integer.parseInt(options.getOrDefault("epochs", "4"));
+		Path work = Files.createTempDirectory("recipe-bench");
+		TrainingData digits = imageFolder(data);
+		for (String recipe : options.getOrDefault("recipes", "plain,gradual,decay,warmup").split(",")) {
+			if (recipe.equals("checkpoint")) {
+				checkpointCost(digits, options, work);
+				continue;
+			}
+			Hyperparameters hp = defaults(epochs, 32, res);
+			FreezeSchedule schedule = null;
+			Stage upTo = Stage.NONE;
+			switch (recipe) {
+				case "plain" -> {
+				}
+				case "gradual" -> {
+					// ULMFiT-style: head, then layer4, then everything
+					upTo = Stage.LAYER4;
+					schedule = new FreezeSchedule(List.of(new FreezeSchedule.Phase(0, Stage.LAYER4),
+							new FreezeSchedule.Phase(1, Stage.LAYER3), new FreezeSchedule.Phase(2, Stage.NONE)));
+				}
+				case "decay" -> hp = hp.withStageLearningRates(StageLearningRates.layerDecay(0.5));
+				case "warmup" -> hp = hp.withWarmup(1);
+				default -> throw new IllegalArgumentException("Unknown recipe " + recipe);
+			}
+			TrainingRequest request = new TrainingRequest(
+					new BaseModel(BaseModel.Kind.SCRATCH, "resnet50-scratch", null), upTo, BatchNormMode.AUTO, hp,
+					"auto", work.resolve(recipe), work.resolve("cache"), schedule, null);
+			long start = System.nanoTime();
+			TrainingResult result = new FineTuner().train(request, digits, TrainingListener.NONE);
+			double seconds = (System.nanoTime() - start) / 1e9;
+			EpochMetrics best = result.epochs().get(result.bestEpoch() - 1);
+			EpochMetrics last = result.epochs().get(result.epochs().size() - 1);
+			System.out.printf(Locale.ROOT,
+					"{\"recipe\":\"%s\",\"res\":%d,\"epochs\":%d,\"bestEpoch\":%d,\"bestValAccuracy\":%.4f,"
+							+ "\"lastValAccuracy\":%.4f,\"lastTrainLoss\":%.4f,\"wallSeconds\":%.1f}%n",
+					recipe, res, epochs, result.bestEpoch(), best.valAccuracy(), last.valAccuracy(), last.trainLoss(),
+					seconds);
+		}
+	}
+
+	/** One full fine-tuning epoch per repetition, with a checkpoint after each. */
+	private static void checkpointCost(TrainingData digits, Map<String, String> options, Path work) {
+		int res = Integer.parseInt(options.getOrDefault("checkpoint-res", "224"));
+		int batch = Integer.parseInt(options.getOrDefault("checkpoint-batch", "16"));
+		int images = Integer.parseInt(options.getOrDefault("checkpoint-images", "160"));
+		int epochs = Integer.parseInt(options.getOrDefault("checkpoint-epochs", "2"));
+		TrainingData subset = new TrainingData(digits.key() + "-" + images, digits.labels(),
+				digits.train().subList(0, Math.min(images, digits.train().size())), List.of());
+		TrainingRequest request = new TrainingRequest(new BaseModel(BaseModel.Kind.SCRATCH, "resnet50-scratch", null),
+				Stage.NONE, BatchNormMode.AUTO, defaults(epochs, batch, res), "auto", work.resolve("checkpointed"),
+				null, null, work.resolve("checkpoints"));
+		List<long[]> checkpoints = new ArrayList<>();
+		List<Long> epochMillis = new ArrayList<>();
+		new FineTuner().train(request, subset, new TrainingListener() {
+			@Override
+			public void onCheckpoint(int epoch, long millis, long bytes) {
+				checkpoints.add(new long[] { epoch, millis, bytes });
+			}
+
+			@Override
+			public void onEpoch(EpochMetrics metrics) {
+				epochMillis.add(metrics.durationMs());
+			}
+		});
+		for (int i = 0; i < checkpoints.size(); i++) {
+			long[] c = checkpoints.get(i);
+			System.out.printf(Locale.ROOT,
+					"{\"measure\":\"checkpoint\",\"res\":%d,\"batch\":%d,\"images\":%d,\"epoch\":%d,\"epochMs\":%d,"
+							+ "\"checkpointMs\":%d,\"checkpointMB\":%d,\"share\":%.4f}%n",
+					res, batch, subset.train().size(), c[0], epochMillis.get(i), c[1], c[2] >> 20,
+					(double) c[1] / epochMillis.get(i));
+		}
+	}
+
+	private static Hyperparameters defaults(int epochs, int batch, int res) {
+		Hyperparameters d = Hyperparameters.defaults();
+		return new Hyperparameters(epochs, batch, d.learningRate(), d.optimizer(), d.momentum(), d.weightDecay(),
+				d.lrSchedule(), res, d.augmentation(), d.labelSmoothing(), d.classWeights(), d.seed(),
+				d.earlyStopping());
+	}
+
+	static TrainingData imageFolder(Path root) throws IOException {
+		List<String> labels;
+		try (Stream<Path> classes = Files.list(root.resolve("train"))) {
+			labels = classes.map((p) -> p.getFileName().toString()).sorted().toList();
+		}
+		return new TrainingData("bench:" + root.toAbsolutePath(), labels, split(root.resolve("train"), labels),
+				split(root.resolve("val"), labels));
+	}
+
+	private static List<TrainingData.Sample> split(Path dir, List<String> labels) throws IOException {
+		List<TrainingData.Sample> samples = new ArrayList<>();
+		for (int c = 0; c < labels.size(); c++) {
+			try (Stream<Path> files = Files.list(dir.resolve(labels.get(c)))) {
+				for (Path f : files.sorted().toList()) {
+					samples.add(new TrainingData.Sample(f, c));
+				}
+			}
+		}
+		return samples;
+	}
+
+}
