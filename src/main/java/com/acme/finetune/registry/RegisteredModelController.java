@@ -15,6 +15,7 @@ import com.acme.finetune.registry.RegistryViews.VersionView;
 import com.acme.finetune.security.CallerIdentity;
 import com.acme.finetune.web.IdempotencyKeys;
 import com.acme.finetune.web.PageResponse;
+import com.acme.finetune.web.Paging;
 import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.media.Content;
 import io.swagger.v3.oas.annotations.media.Schema;
@@ -27,9 +28,6 @@ import jakarta.validation.constraints.NotNull;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.ObjectMapper;
 
-import org.springframework.data.domain.Pageable;
-import org.springframework.data.domain.Sort;
-import org.springframework.data.web.PageableDefault;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.DeleteMapping;
@@ -54,6 +52,11 @@ import org.springframework.web.multipart.MultipartFile;
 @RequestMapping("/api/v1/registered-models")
 @Tag(name = "Registered models", description = "Names with numbered versions and movable aliases; predictions by name")
 class RegisteredModelController {
+
+	private static final Map<String, String> NAMES_SORTABLE = Map.of("name", "name", "createdAt", "createdAt",
+			"updatedAt", "updatedAt");
+
+	private static final Map<String, String> VERSIONS_SORTABLE = Map.of("version", "version", "createdAt", "createdAt");
 
 	private static final String PROBLEM = "#/components/schemas/Problem";
 
@@ -100,9 +103,9 @@ class RegisteredModelController {
 			description = "Invalid name, alias, version or body (errors[] lists each problem)",
 			content = @Content(mediaType = "application/problem+json", schema = @Schema(ref = PROBLEM)))
 	@GetMapping
-	PageResponse<RegisteredModelSummary> list(
-			@PageableDefault(size = 20, sort = "name", direction = Sort.Direction.ASC) Pageable pageable) {
-		return this.registry.list(pageable);
+	PageResponse<RegisteredModelSummary> list(@RequestParam(defaultValue = "0") int page,
+			@RequestParam(defaultValue = "20") int size, @RequestParam(required = false) String sort) {
+		return this.registry.list(Paging.of(page, size, sort, NAMES_SORTABLE, "name,asc", "name").pageable());
 	}
 
 	@Operation(summary = "A registered model with its versions (metrics, lineage) and aliases")
@@ -194,9 +197,10 @@ class RegisteredModelController {
 	@ApiResponse(responseCode = "404", description = "No such registered model, version or alias",
 			content = @Content(mediaType = "application/problem+json", schema = @Schema(ref = PROBLEM)))
 	@GetMapping("/{name}/versions")
-	PageResponse<VersionView> versions(@PathVariable String name,
-			@PageableDefault(size = 20, sort = "version", direction = Sort.Direction.DESC) Pageable pageable) {
-		return this.registry.versions(name, pageable);
+	PageResponse<VersionView> versions(@PathVariable String name, @RequestParam(defaultValue = "0") int page,
+			@RequestParam(defaultValue = "20") int size, @RequestParam(required = false) String sort) {
+		return this.registry.versions(name,
+				Paging.of(page, size, sort, VERSIONS_SORTABLE, "version,desc", "version").pageable());
 	}
 
 	@Operation(summary = "One version")
@@ -297,8 +301,9 @@ class RegisteredModelController {
 			content = @Content(mediaType = "application/problem+json", schema = @Schema(ref = PROBLEM)))
 	@GetMapping("/{name}/aliases/{alias}/history")
 	PageResponse<AliasMove> history(@PathVariable String name, @PathVariable String alias,
-			@PageableDefault(size = 50) Pageable pageable) {
-		return this.registry.history(name, alias, pageable.getPageNumber(), pageable.getPageSize());
+			@RequestParam(defaultValue = "0") int page, @RequestParam(defaultValue = "50") int size) {
+		Paging paging = Paging.of(page, size, null, Map.of(), null);
+		return this.registry.history(name, alias, paging.page(), paging.size());
 	}
 
 	/** Predicts with the version the alias points to when the request arrives. */

@@ -38,6 +38,7 @@ final class EndpointScopes {
 			// train: datasets in, jobs in and out
 			rule("POST", "/api/v1/datasets", Scope.TRAIN), rule("POST", "/api/v1/jobs", Scope.TRAIN),
 			rule("POST", "/api/v1/jobs:validate", Scope.TRAIN), rule("POST", "/api/v1/jobs/{id}:cancel", Scope.TRAIN),
+			rule("POST", "/api/v1/jobs/{id}:resume", Scope.TRAIN),
 			// ... and their models into the registry: new versions, descriptions, alias
 			// moves
 			rule("POST", "/api/v1/registered-models/{name}/versions", Scope.TRAIN),

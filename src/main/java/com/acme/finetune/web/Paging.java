@@ -39,6 +39,15 @@ public record Paging(int page, int size, Sort sort) {
 	 * @throws ApiException 400 {@code validation-error} listing every violation
 	 */
 	public static Paging of(int page, int size, String sortParam, Map<String, String> sortable, String defaultSort) {
+		return of(page, size, sortParam, sortable, defaultSort, "id");
+	}
+
+	/**
+	 * As {@link #of(int, int, String, Map, String)} for a source whose unique property
+	 * (the tie-breaker of every order) is {@code unique} rather than {@code id}.
+	 */
+	public static Paging of(int page, int size, String sortParam, Map<String, String> sortable, String defaultSort,
+			String unique) {
 		List<Map<String, String>> errors = new ArrayList<>();
 		if (page < 0) {
 			errors.add(violation("page", "must be at least 0"));
@@ -51,7 +60,7 @@ public record Paging(int page, int size, Sort sort) {
 					+ " (no list reaches further)"));
 		}
 		String requested = (sortParam != null && !sortParam.isBlank()) ? sortParam : defaultSort;
-		Sort sort = (requested != null) ? parseSort(requested, sortable) : Sort.unsorted();
+		Sort sort = (requested != null) ? parseSort(requested, sortable, unique) : Sort.unsorted();
 		if (sort == null) {
 			errors.add(violation("sort",
 					"must be one of " + String.join(", ", sortable.keySet().stream().sorted().toList())
@@ -71,7 +80,7 @@ public record Paging(int page, int size, Sort sort) {
 	}
 
 	/** {@code field[,asc|desc]}, null when it is anything else. */
-	private static Sort parseSort(String sort, Map<String, String> sortable) {
+	private static Sort parseSort(String sort, Map<String, String> sortable, String unique) {
 		String[] parts = sort.split(",", -1);
 		if (parts.length > 2) {
 			return null;
@@ -82,7 +91,7 @@ public record Paging(int page, int size, Sort sort) {
 			return null;
 		}
 		Sort result = Sort.by(direction.equals("asc") ? Sort.Direction.ASC : Sort.Direction.DESC, property);
-		return property.equals("id") ? result : result.and(Sort.by("id"));
+		return property.equals(unique) ? result : result.and(Sort.by(unique));
 	}
 
 	private static String echo(String value) {

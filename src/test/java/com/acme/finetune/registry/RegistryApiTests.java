@@ -139,7 +139,7 @@ class RegistryApiTests extends AbstractIntegrationTests {
 			.containsExactly("production=1", "staging=2");
 		assertThat(get(BASE + name + "/versions/2")).containsEntry("modelId", second.toString());
 		assertThat(items(get(BASE + name + "/versions"))).extracting((v) -> v.get("version")).containsExactly(2, 1);
-		assertThat(items(get("/api/v1/registered-models?size=200"))).filteredOn((m) -> name.equals(m.get("name")))
+		assertThat(items(get("/api/v1/registered-models?size=100"))).filteredOn((m) -> name.equals(m.get("name")))
 			.singleElement()
 			.satisfies((m) -> assertThat(m).containsEntry("versionCount", 2).containsEntry("latestVersion", 2));
 

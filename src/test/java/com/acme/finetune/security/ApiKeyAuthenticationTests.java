@@ -212,7 +212,24 @@ class ApiKeyAuthenticationTests extends AbstractIntegrationTests {
 			Map.entry("GET /api/v1/models", Scope.READ), Map.entry("GET /api/v1/models/{id}", Scope.READ),
 			Map.entry("GET /api/v1/models/{id}/artifact", Scope.READ),
 			Map.entry("DELETE /api/v1/models/{id}", Scope.ADMIN),
-			Map.entry("POST /api/v1/models/{id}/predictions", Scope.PREDICT));
+			Map.entry("POST /api/v1/models/{id}/predictions", Scope.PREDICT),
+			Map.entry("GET /api/v1/models/{id}/export", Scope.READ),
+			Map.entry("GET /api/v1/registered-models", Scope.READ),
+			Map.entry("GET /api/v1/registered-models/{name}", Scope.READ),
+			Map.entry("PATCH /api/v1/registered-models/{name}", Scope.TRAIN),
+			Map.entry("DELETE /api/v1/registered-models/{name}", Scope.ADMIN),
+			Map.entry("POST /api/v1/registered-models/{name}/versions", Scope.TRAIN),
+			Map.entry("GET /api/v1/registered-models/{name}/versions", Scope.READ),
+			Map.entry("GET /api/v1/registered-models/{name}/versions/{version}", Scope.READ),
+			Map.entry("DELETE /api/v1/registered-models/{name}/versions/{version}", Scope.ADMIN),
+			Map.entry("GET /api/v1/registered-models/{name}/aliases", Scope.READ),
+			Map.entry("GET /api/v1/registered-models/{name}/aliases/{alias}", Scope.READ),
+			Map.entry("PUT /api/v1/registered-models/{name}/aliases/{alias}", Scope.TRAIN),
+			Map.entry("DELETE /api/v1/registered-models/{name}/aliases/{alias}", Scope.ADMIN),
+			Map.entry("GET /api/v1/registered-models/{name}/aliases/{alias}/history", Scope.READ),
+			Map.entry("POST /api/v1/registered-models/{name}/aliases/{alias}/predictions", Scope.PREDICT),
+			Map.entry("POST /api/v1/registered-models/{name}/versions/{version}/predictions", Scope.PREDICT),
+			Map.entry("POST /api/v1/jobs/{id}:resume", Scope.TRAIN));
 
 	private static final Map<Scope, String> SCOPED_KEYS = Map.of(Scope.READ, "read-key-0003", Scope.PREDICT,
 			"predict-key-0004", Scope.TRAIN, "train-key-0005", Scope.ADMIN, "admin-key-0006");
