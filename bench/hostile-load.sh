@@ -17,7 +17,7 @@ BASE=http://localhost:$PORT
 trap '[ -f "$WORK/service.pid" ] && kill "$(cat "$WORK/service.pid")" 2> /dev/null || true' EXIT
 JSON() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 
-cd "$WORK"
+mkdir -p "$WORK" && cd "$WORK"
 PORT=$PORT DJL_OFFLINE=true DJL_CACHE_DIR=${DJL_CACHE_DIR:-$HOME/.djl.ai} \
   java ${HEAP:--Xmx1g} -jar "$JAR" > "$WORK/service.log" 2>&1 &
 echo $! > "$WORK/service.pid"
