@@ -438,7 +438,7 @@ class KubernetesManifestsTests {
 	 * Renders an overlay with kubectl's built-in kustomize; skips where kubectl is
 	 * absent.
 	 */
-	private static String kustomize(Path overlay) throws Exception {
+	static String kustomize(Path overlay) throws Exception {
 		Process process;
 		try {
 			process = new ProcessBuilder("kubectl", "kustomize", overlay.toString()).redirectErrorStream(false).start();

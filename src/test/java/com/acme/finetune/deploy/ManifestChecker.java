@@ -470,8 +470,10 @@ final class ManifestChecker {
 				&& labels.entrySet().containsAll(selector.getMatchLabels().entrySet());
 	}
 
-	/** A custom resource (or any object) as a JSON tree, for reading nested fields. */
-	static JsonNode tree(HasMetadata resource) {
+	/**
+	 * A custom resource (or any model object) as a JSON tree, for reading nested fields.
+	 */
+	static JsonNode tree(Object resource) {
 		return JSON.readTree(SERIALIZATION.asJson(resource));
 	}
 
