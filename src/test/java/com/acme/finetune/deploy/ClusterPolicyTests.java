@@ -75,7 +75,7 @@ class ClusterPolicyTests {
 	}
 
 	@ParameterizedTest
-	@ValueSource(strings = { "cpu", "gpu" })
+	@ValueSource(strings = { "cpu", "gpu", "cloudnative-pg" })
 	void namespaceEnforcesRestrictedAndThePodsComply(String overlay) throws Exception {
 		List<HasMetadata> resources = render(overlay);
 		Namespace namespace = ofType(resources, Namespace.class).get(0);

@@ -53,7 +53,7 @@ class KubernetesManifestsTests {
 	/** Read by the JVM, DJL, libtorch or the role switch rather than application.yml. */
 	private static final Set<String> RUNTIME_ENV = Set.of("APP_ROLES", "OPT_OUT_TRACKING", "OMP_NUM_THREADS",
 			"JAVA_TOOL_OPTIONS", "GLIBC_TUNABLES", "ENGINE_CACHE_DIR", "PYTORCH_LIBRARY_PATH", "PYTORCH_VERSION",
-			"PYTORCH_FLAVOR");
+			"PYTORCH_FLAVOR", "SPRING_PROFILES_ACTIVE");
 
 	private static final Set<String> KUSTOMIZATION_KEYS = Set.of("apiVersion", "kind", "namespace", "labels",
 			"resources", "patches", "images", "configMapGenerator", "secretGenerator", "replicas", "components",
@@ -165,7 +165,7 @@ class KubernetesManifestsTests {
 	}
 
 	@ParameterizedTest
-	@ValueSource(strings = { "cpu", "gpu" })
+	@ValueSource(strings = { "cpu", "gpu", "cloudnative-pg" })
 	void renderedOverlaysAreWiredTogether(String overlay) throws Exception {
 		String rendered = kustomize(K8S.resolve("overlays").resolve(overlay));
 		List<String> violations = new ArrayList<>();
@@ -200,7 +200,7 @@ class KubernetesManifestsTests {
 	 * workers down to zero, GPU workers capped; the api keeps its CPU HPA.
 	 */
 	@ParameterizedTest
-	@ValueSource(strings = { "cpu", "gpu" })
+	@ValueSource(strings = { "cpu", "gpu", "cloudnative-pg" })
 	void workersScaleWithTheJobQueue(String overlay) throws Exception {
 		List<String> violations = new ArrayList<>();
 		List<HasMetadata> resources = this.checker.parse("overlays/" + overlay,
@@ -215,7 +215,7 @@ class KubernetesManifestsTests {
 		JsonNode spec = tree(scaledObjects.get(0)).path("spec");
 		assertThat(spec.path("scaleTargetRef").path("name").asString()).isEqualTo(worker.getMetadata().getName());
 		assertThat(worker.getSpec().getReplicas()).isNull();
-		if (overlay.equals("cpu")) {
+		if (!overlay.equals("gpu")) {
 			assertThat(spec.path("minReplicaCount").asInt(-1)).isZero();
 		}
 		else {
@@ -244,13 +244,83 @@ class KubernetesManifestsTests {
 			.path("secretTargetRef")
 			.forEach((ref) -> fromSecret.put(ref.path("parameter").asString(),
 					ref.path("name").asString() + "/" + ref.path("key").asString()));
-		assertThat(fromSecret).containsEntry("userName", "finetune-secrets/DB_USER")
-			.containsEntry("password", "finetune-secrets/DB_PASSWORD");
+		// the same Secret keys the application connects with
+		assertThat(fromSecret).containsEntry("userName", secretRef(containers(worker).get(0), "DB_USER"))
+			.containsEntry("password", secretRef(containers(worker).get(0), "DB_PASSWORD"));
 
 		List<HorizontalPodAutoscaler> hpas = ofType(resources, HorizontalPodAutoscaler.class);
 		assertThat(hpas).singleElement()
 			.satisfies((hpa) -> assertThat(hpa.getSpec().getScaleTargetRef().getName())
 				.isEqualTo(api.getMetadata().getName()));
+	}
+
+	/**
+	 * The CloudNativePG overlay: the application, KEDA and the Cluster agree on the
+	 * database, its read-write Service and the credentials Secret; the network admits the
+	 * application to the database pods.
+	 */
+	@Test
+	void cloudNativePgOverlayWiresTheClusterToTheApplication() throws Exception {
+		List<String> violations = new ArrayList<>();
+		List<HasMetadata> resources = this.checker.parse("overlays/cloudnative-pg",
+				kustomize(K8S.resolve("overlays/cloudnative-pg")), violations);
+		assertThat(violations).isEmpty();
+		List<GenericKubernetesResource> clusters = ofKind(resources, "Cluster");
+		assertThat(clusters).hasSize(1);
+		String cluster = clusters.get(0).getMetadata().getName();
+		JsonNode initdb = tree(clusters.get(0)).path("spec").path("bootstrap").path("initdb");
+		String secretName = initdb.path("secret").path("name").asString();
+		io.fabric8.kubernetes.api.model.Secret secret = named(
+				ofType(resources, io.fabric8.kubernetes.api.model.Secret.class), secretName);
+		assertThat(secret.getType()).isEqualTo("kubernetes.io/basic-auth");
+		assertThat(secret.getStringData()).containsKeys("username", "password")
+			.containsEntry("username", initdb.path("owner").asString());
+
+		URI db = URI.create(named(ofType(resources, ConfigMap.class), "finetune-config").getData()
+			.get("DB_URL")
+			.substring("jdbc:".length()));
+		assertThat(db.getHost()).isEqualTo(cluster + "-rw.finetune.svc.cluster.local");
+		assertThat(db.getPath()).isEqualTo("/" + initdb.path("database").asString());
+		for (Deployment deployment : ofType(resources, Deployment.class)) {
+			Container app = containers(deployment).get(0);
+			assertThat(secretRef(app, "DB_USER")).isEqualTo(secretName + "/username");
+			assertThat(secretRef(app, "DB_PASSWORD")).isEqualTo(secretName + "/password");
+		}
+		JsonNode trigger = tree(ofKind(resources, "ScaledObject").get(0)).path("spec").path("triggers").get(0);
+		assertThat(trigger.path("metadata").path("host").asString()).isEqualTo(db.getHost());
+
+		var egress = named(ofType(resources, io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy.class),
+				"finetune-egress");
+		assertThat(egress.getSpec().getEgress()).anySatisfy((rule) -> {
+			assertThat(rule.getTo()).singleElement()
+				.satisfies((peer) -> assertThat(peer.getPodSelector().getMatchLabels()).containsEntry("cnpg.io/cluster",
+						cluster));
+			assertThat(rule.getPorts()).singleElement()
+				.satisfies((port) -> assertThat(port.getPort().getIntVal()).isEqualTo(db.getPort()));
+		});
+		var dbPolicy = ofType(resources, io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy.class).stream()
+			.filter((p) -> cluster.equals(p.getSpec().getPodSelector().getMatchLabels().get("cnpg.io/cluster")))
+			.findFirst()
+			.orElseThrow();
+		assertThat(dbPolicy.getSpec().getIngress()).anySatisfy((rule) -> {
+			assertThat(rule.getFrom()).anySatisfy((peer) -> assertThat(peer.getPodSelector()).isNotNull()
+				.satisfies((pods) -> assertThat(pods.getMatchLabels()).containsEntry("app.kubernetes.io/name",
+						"finetune")));
+			assertThat(rule.getFrom()).anySatisfy((peer) -> assertThat(peer.getNamespaceSelector()).isNotNull()
+				.satisfies((namespaces) -> assertThat(namespaces.getMatchLabels())
+					.containsEntry("kubernetes.io/metadata.name", "keda")));
+		});
+	}
+
+	private static String secretRef(Container container, String env) {
+		var ref = container.getEnv()
+			.stream()
+			.filter((e) -> e.getName().equals(env))
+			.findFirst()
+			.orElseThrow()
+			.getValueFrom()
+			.getSecretKeyRef();
+		return ref.getName() + "/" + ref.getKey();
 	}
 
 	@Test
