@@ -146,6 +146,33 @@ public class DatasetService {
 		});
 	}
 
+	/**
+	 * The dataset's images with their paths in the uploaded archive, labels and split, in
+	 * upload order: what an evaluation scores a model on.
+	 * @throws ApiException (404) when there is no such dataset
+	 */
+	public List<LabelledImage> labelledImages(UUID id) {
+		return this.readOnly.execute((status) -> {
+			DatasetEntity dataset = load(id);
+			List<String> labels = dataset.getClasses().stream().map(DatasetEntity.DatasetClass::getLabel).toList();
+			List<LabelledImage> images = new ArrayList<>();
+			for (DatasetFileEntity file : this.repository.findFiles(id)) {
+				images.add(new LabelledImage(file.getPath(), this.store.blobPath(file.getSha256()),
+						labels.get(file.getLabelIndex()), DatasetFileEntity.VALIDATION.equals(file.getSplit())));
+			}
+			return List.copyOf(images);
+		});
+	}
+
+	/**
+	 * One image of a dataset.
+	 *
+	 * @param path its path in the uploaded archive
+	 * @param file where its bytes are stored
+	 */
+	public record LabelledImage(String path, Path file, String label, boolean validation) {
+	}
+
 	PageResponse<DatasetSummary> list(int page, int size, Sort sort) {
 		return this.readOnly.execute((status) -> PageResponse
 			.of(this.repository.findAll(PageRequest.of(page, size, sort)), DatasetService::toSummary));
