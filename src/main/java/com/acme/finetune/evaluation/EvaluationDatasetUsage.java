@@ -6,19 +6,25 @@ import com.acme.finetune.dataset.DatasetUsage;
 
 import org.springframework.stereotype.Component;
 
-/** A dataset is not deleted while a queued or running evaluation reads it. */
+/**
+ * A dataset is not deleted while a queued or running evaluation or batch prediction reads
+ * it.
+ */
 @Component
 class EvaluationDatasetUsage implements DatasetUsage {
 
 	private final EvaluationStore store;
 
-	EvaluationDatasetUsage(EvaluationStore store) {
+	private final BatchPredictionStore batches;
+
+	EvaluationDatasetUsage(EvaluationStore store, BatchPredictionStore batches) {
 		this.store = store;
+		this.batches = batches;
 	}
 
 	@Override
 	public boolean isInUse(UUID datasetId) {
-		return this.store.datasetInUse(datasetId);
+		return this.store.datasetInUse(datasetId) || this.batches.datasetInUse(datasetId);
 	}
 
 }

@@ -53,7 +53,13 @@ final class EndpointScopes {
 			// predict
 			rule("POST", "/api/v1/models/{id}/predictions", Scope.PREDICT),
 			rule("POST", "/api/v1/registered-models/{name}/aliases/{alias}/predictions", Scope.PREDICT),
-			rule("POST", "/api/v1/registered-models/{name}/versions/{version}/predictions", Scope.PREDICT)
+			rule("POST", "/api/v1/registered-models/{name}/versions/{version}/predictions", Scope.PREDICT),
+			// ... in bulk: the client that submits a batch follows it and fetches its
+			// results
+			rule("POST", "/api/v1/models/{id}/batch-predictions", Scope.PREDICT),
+			rule("GET", "/api/v1/batch-predictions/{id}", Scope.PREDICT),
+			rule("GET", "/api/v1/batch-predictions/{id}/results", Scope.PREDICT),
+			rule("GET", "/api/v1/batch-predictions/{id}/events", Scope.PREDICT)
 	// admin: POST /api/v1/backbones, every DELETE and all else, by default
 	);
 
