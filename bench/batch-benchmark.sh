@@ -18,6 +18,9 @@ PORT=${BENCH_PORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.
 BASE=http://localhost:$PORT/api/v1
 trap '[ -f "$WORK/service.pid" ] && kill "$(cat "$WORK/service.pid")" 2> /dev/null || true' EXIT
 JSON() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+# CPU seconds the service has used (user + system): on a shared machine, images per CPU
+# second compare the two paths even when the wall clock does not
+cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$(cat "$WORK/service.pid")/stat"; }
 
 mkdir -p "$WORK"
 if [ ! -f "$WORK/batch.zip" ]; then
@@ -62,10 +65,14 @@ fi
 MODEL=$(cat "$WORK/model.txt")
 echo "work=$WORK model=$MODEL jar=$(basename "$JAR") batchSize=${APP_EVALUATIONS_BATCH_SIZE:-32}"
 
-# online: 16 clients, one image per request, after a 10 s warm-up
-python3 - "$BASE/models/$MODEL/predictions" "$WORK/bench.jpg" "$DURATION" <<'PY'
-import sys, time, threading, urllib.request, uuid
+# online: 16 clients, one image per request, after a 10 s warm-up (the client reads the
+# service's CPU seconds over the timed part from /proc)
+python3 - "$BASE/models/$MODEL/predictions" "$WORK/bench.jpg" "$DURATION" "$(cat "$WORK/service.pid")" <<'PY'
+import os, sys, time, threading, urllib.request, uuid
 url, image, duration = sys.argv[1], open(sys.argv[2], "rb").read(), float(sys.argv[3])
+def cpu():
+    f = open(f"/proc/{sys.argv[4]}/stat").read().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
 boundary = uuid.uuid4().hex
 body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"image\"; filename=\"b.jpg\"\r\n"
         "Content-Type: image/jpeg\r\n\r\n").encode() + image + f"\r\n--{boundary}--\r\n".encode()
@@ -80,23 +87,29 @@ def run(seconds, counts, errors):
 for label, seconds in (("warm-up", 10), ("online", duration)):
     counts, errors = [], []
     threads = [threading.Thread(target=run, args=(seconds, counts, errors)) for _ in range(16)]
-    start = time.time(); [t.start() for t in threads]; [t.join() for t in threads]
+    start, cpu0 = time.time(), cpu(); [t.start() for t in threads]; [t.join() for t in threads]
     if label == "online":
-        print(f"online clients=16 images={len(counts)} errors={len(errors)} images_per_s={len(counts) / (time.time() - start):.2f}")
+        used = cpu() - cpu0
+        print(f"online clients=16 images={len(counts)} errors={len(errors)} images_per_s={len(counts) / (time.time() - start):.2f}"
+              f" service_cpu_s={used:.1f} images_per_cpu_s={len(counts) / used:.2f} load={os.getloadavg()[0]:.1f}")
 PY
 
 # batch: the whole archive as one batch prediction
 start=$(date +%s.%N)
+cpu0=$(cpu_s)
 BATCH=$(curl -sf -F file=@"$WORK/batch.zip" "$BASE/models/$MODEL/batch-predictions" | JSON "['id']")
 until [ "$(curl -sf "$BASE/batch-predictions/$BATCH" | JSON "['status']")" != QUEUED ] \
   && [ "$(curl -sf "$BASE/batch-predictions/$BATCH" | JSON "['status']")" != RUNNING ]; do sleep 0.5; done
 end=$(date +%s.%N)
+cpu1=$(cpu_s)
 curl -sf "$BASE/batch-predictions/$BATCH" | python3 -c "
 import json, sys
 b = json.load(sys.stdin)
 p = b['progress']
 print(f\"batch status={b['status']} images={p['images']} failed={p['failed']} worker_images_per_s={p['imagesPerSecond']:.2f}\"
-      f\" wall_images_per_s={p['images'] / ($end - $start):.2f} wall_s={$end - $start:.1f}\")"
+      f\" wall_images_per_s={p['images'] / ($end - $start):.2f} wall_s={$end - $start:.1f}\"
+      f\" service_cpu_s={$cpu1 - $cpu0:.1f} images_per_cpu_s={p['images'] / ($cpu1 - $cpu0):.2f}\")"
+uptime
 lines=$(curl -sf "$BASE/batch-predictions/$BATCH/results" | wc -l)
 echo "result lines=$lines"
 kill "$(cat "$WORK/service.pid")"
