@@ -86,7 +86,7 @@ public class RegisteredModels implements ModelRegistrations {
 	}
 
 	/** A name and version resolved for a request. */
-	record Target(String name, int version, UUID modelId) {
+	public record Target(String name, int version, UUID modelId) {
 	}
 
 	// ---- writes
@@ -435,7 +435,7 @@ public class RegisteredModels implements ModelRegistrations {
 
 	/** The version an alias points to now (one read: a move is visible at once). */
 	@Transactional(readOnly = true)
-	Target resolveAlias(String name, String alias) {
+	public Target resolveAlias(String name, String alias) {
 		checkName(name);
 		checkAlias(alias);
 		AliasEntity row = this.aliases.findById(new AliasEntity.Key(name, alias)).orElseThrow(() -> {

@@ -124,7 +124,7 @@ final class ReportPage {
 		html.append("</section>\n");
 	}
 
-	private static void card(StringBuilder html, String title, String value, String note) {
+	static void card(StringBuilder html, String title, String value, String note) {
 		html.append("<div class=\"card\"><div class=\"k\">")
 			.append(Markup.text(title))
 			.append("</div><div class=\"v\">")
@@ -285,7 +285,7 @@ final class ReportPage {
 		return Double.isFinite(value) ? value : 0;
 	}
 
-	private static final String STYLE = """
+	static final String STYLE = """
 			:root{--fg:#111827;--muted:#6b7280;--line:#e5e7eb;--bg:#f3f4f6;--card:#fff;--accent:#2563eb}
 			*{box-sizing:border-box}
 			body{margin:0;background:var(--bg);color:var(--fg);font:14px/1.5 %s}

@@ -35,6 +35,8 @@ public enum ProblemType {
 	DATASET_IN_USE("dataset-in-use", "The dataset is used by an active job", HttpStatus.CONFLICT),
 	BASE_MODEL_IN_USE("base-model-in-use", "An active job starts from this model or backbone", HttpStatus.CONFLICT),
 	ALIASED_MODEL("aliased-model", "An alias of a registered model points to it", HttpStatus.CONFLICT),
+	UNKNOWN_LABELS("unknown-labels", "The dataset has labels the model does not know",
+			HttpStatus.UNPROCESSABLE_CONTENT),
 	BACKBONE_UNAVAILABLE("backbone-unavailable", "Base model is not available", HttpStatus.UNPROCESSABLE_CONTENT),
 	INVALID_MODEL_FILE("invalid-model-file", "Not a usable TorchScript model", HttpStatus.UNPROCESSABLE_CONTENT),
 
