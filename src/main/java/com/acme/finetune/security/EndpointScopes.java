@@ -47,7 +47,10 @@ final class EndpointScopes {
 			// predict
 			rule("POST", "/api/v1/models/{id}/predictions", Scope.PREDICT),
 			rule("POST", "/api/v1/registered-models/{name}/aliases/{alias}/predictions", Scope.PREDICT),
-			rule("POST", "/api/v1/registered-models/{name}/versions/{version}/predictions", Scope.PREDICT)
+			rule("POST", "/api/v1/registered-models/{name}/versions/{version}/predictions", Scope.PREDICT),
+			rule("POST", "/api/v1/models/{id}/explanations", Scope.PREDICT),
+			rule("POST", "/api/v1/registered-models/{name}/aliases/{alias}/explanations", Scope.PREDICT),
+			rule("POST", "/api/v1/registered-models/{name}/versions/{version}/explanations", Scope.PREDICT)
 	// admin: POST /api/v1/backbones, every DELETE and all else, by default
 	);
 

@@ -229,6 +229,9 @@ class ApiKeyAuthenticationTests extends AbstractIntegrationTests {
 			Map.entry("GET /api/v1/registered-models/{name}/aliases/{alias}/history", Scope.READ),
 			Map.entry("POST /api/v1/registered-models/{name}/aliases/{alias}/predictions", Scope.PREDICT),
 			Map.entry("POST /api/v1/registered-models/{name}/versions/{version}/predictions", Scope.PREDICT),
+			Map.entry("POST /api/v1/models/{id}/explanations", Scope.PREDICT),
+			Map.entry("POST /api/v1/registered-models/{name}/aliases/{alias}/explanations", Scope.PREDICT),
+			Map.entry("POST /api/v1/registered-models/{name}/versions/{version}/explanations", Scope.PREDICT),
 			Map.entry("POST /api/v1/jobs/{id}:resume", Scope.TRAIN));
 
 	private static final Map<Scope, String> SCOPED_KEYS = Map.of(Scope.READ, "read-key-0003", Scope.PREDICT,
