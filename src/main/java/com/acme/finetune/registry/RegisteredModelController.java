@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 
+import com.acme.finetune.inference.ModelExplanations;
 import com.acme.finetune.inference.ModelPredictions;
 import com.acme.finetune.registry.RegistryViews.AliasMove;
 import com.acme.finetune.registry.RegistryViews.AliasView;
@@ -28,6 +29,7 @@ import jakarta.validation.constraints.NotNull;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.ObjectMapper;
 
+import org.springframework.http.HttpHeaders;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.DeleteMapping;
@@ -66,16 +68,19 @@ class RegisteredModelController {
 
 	private final ModelPredictions predictions;
 
+	private final ModelExplanations explanations;
+
 	private final RegistryMetrics metrics;
 
 	private final IdempotencyKeys idempotency;
 
 	private final ObjectMapper json;
 
-	RegisteredModelController(RegisteredModels registry, ModelPredictions predictions, RegistryMetrics metrics,
-			IdempotencyKeys idempotency, ObjectMapper json) {
+	RegisteredModelController(RegisteredModels registry, ModelPredictions predictions, ModelExplanations explanations,
+			RegistryMetrics metrics, IdempotencyKeys idempotency, ObjectMapper json) {
 		this.registry = registry;
 		this.predictions = predictions;
+		this.explanations = explanations;
 		this.metrics = metrics;
 		this.idempotency = idempotency;
 		this.json = json;
@@ -355,6 +360,67 @@ class RegisteredModelController {
 			@RequestPart(name = "image", required = false) List<MultipartFile> images,
 			@RequestParam(name = "topK", required = false) Integer topK) {
 		return predict(this.registry.resolveVersion(name, version), null, images, topK);
+	}
+
+	/** Explains with the version the alias points to when the request arrives. */
+	@Operation(summary = "Grad-CAM explanation with the version an alias points to",
+			description = "Same request and responses as POST /models/{id}/explanations.",
+			responses = {
+					@ApiResponse(responseCode = "400",
+							description = "Invalid name or alias, no image, or a label the model does not know",
+							content = @Content(mediaType = "application/problem+json",
+									schema = @Schema(ref = PROBLEM))),
+					@ApiResponse(responseCode = "404", description = "No such registered model, version or alias",
+							content = @Content(mediaType = "application/problem+json",
+									schema = @Schema(ref = PROBLEM))),
+					@ApiResponse(responseCode = "415", description = "Not an image in a supported format",
+							content = @Content(mediaType = "application/problem+json",
+									schema = @Schema(ref = PROBLEM))),
+					@ApiResponse(responseCode = "422",
+							description = "A corrupt image, or a backbone Grad-CAM cannot explain (not-explainable)",
+							content = @Content(mediaType = "application/problem+json",
+									schema = @Schema(ref = PROBLEM))),
+					@ApiResponse(responseCode = "503", description = "The model's queue is full (Retry-After)",
+							content = @Content(mediaType = "application/problem+json",
+									schema = @Schema(ref = PROBLEM))) })
+	@ApiResponse(responseCode = "200", description = "The heat map (PNG, or JSON with Accept: application/json)")
+	@PostMapping(path = "/{name}/aliases/{alias}/explanations", consumes = MediaType.MULTIPART_FORM_DATA_VALUE,
+			produces = { MediaType.IMAGE_PNG_VALUE, MediaType.APPLICATION_JSON_VALUE })
+	ResponseEntity<?> explainByAlias(@PathVariable String name, @PathVariable String alias,
+			@RequestPart(name = "image", required = false) List<MultipartFile> images,
+			@RequestParam(name = "label", required = false) String label,
+			@RequestHeader(name = HttpHeaders.ACCEPT, required = false) String accept) {
+		return this.explanations.explain(this.registry.resolveAlias(name, alias).modelId(), images, label, accept);
+	}
+
+	@Operation(summary = "Grad-CAM explanation with one version",
+			description = "Same request and responses as POST /models/{id}/explanations.",
+			responses = {
+					@ApiResponse(responseCode = "400",
+							description = "Invalid name or version, no image, or a label the model does not know",
+							content = @Content(mediaType = "application/problem+json",
+									schema = @Schema(ref = PROBLEM))),
+					@ApiResponse(responseCode = "404", description = "No such registered model, version or alias",
+							content = @Content(mediaType = "application/problem+json",
+									schema = @Schema(ref = PROBLEM))),
+					@ApiResponse(responseCode = "415", description = "Not an image in a supported format",
+							content = @Content(mediaType = "application/problem+json",
+									schema = @Schema(ref = PROBLEM))),
+					@ApiResponse(responseCode = "422",
+							description = "A corrupt image, or a backbone Grad-CAM cannot explain (not-explainable)",
+							content = @Content(mediaType = "application/problem+json",
+									schema = @Schema(ref = PROBLEM))),
+					@ApiResponse(responseCode = "503", description = "The model's queue is full (Retry-After)",
+							content = @Content(mediaType = "application/problem+json",
+									schema = @Schema(ref = PROBLEM))) })
+	@ApiResponse(responseCode = "200", description = "The heat map (PNG, or JSON with Accept: application/json)")
+	@PostMapping(path = "/{name}/versions/{version}/explanations", consumes = MediaType.MULTIPART_FORM_DATA_VALUE,
+			produces = { MediaType.IMAGE_PNG_VALUE, MediaType.APPLICATION_JSON_VALUE })
+	ResponseEntity<?> explainByVersion(@PathVariable String name, @PathVariable int version,
+			@RequestPart(name = "image", required = false) List<MultipartFile> images,
+			@RequestParam(name = "label", required = false) String label,
+			@RequestHeader(name = HttpHeaders.ACCEPT, required = false) String accept) {
+		return this.explanations.explain(this.registry.resolveVersion(name, version).modelId(), images, label, accept);
 	}
 
 	/**

@@ -54,6 +54,9 @@ final class EndpointScopes {
 			rule("POST", "/api/v1/models/{id}/predictions", Scope.PREDICT),
 			rule("POST", "/api/v1/registered-models/{name}/aliases/{alias}/predictions", Scope.PREDICT),
 			rule("POST", "/api/v1/registered-models/{name}/versions/{version}/predictions", Scope.PREDICT),
+			rule("POST", "/api/v1/models/{id}/explanations", Scope.PREDICT),
+			rule("POST", "/api/v1/registered-models/{name}/aliases/{alias}/explanations", Scope.PREDICT),
+			rule("POST", "/api/v1/registered-models/{name}/versions/{version}/explanations", Scope.PREDICT),
 			// ... in bulk: the client that submits a batch follows it and fetches its
 			// results
 			rule("POST", "/api/v1/models/{id}/batch-predictions", Scope.PREDICT),

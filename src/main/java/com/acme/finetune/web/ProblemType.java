@@ -39,6 +39,8 @@ public enum ProblemType {
 			HttpStatus.UNPROCESSABLE_CONTENT),
 	BACKBONE_UNAVAILABLE("backbone-unavailable", "Base model is not available", HttpStatus.UNPROCESSABLE_CONTENT),
 	INVALID_MODEL_FILE("invalid-model-file", "Not a usable TorchScript model", HttpStatus.UNPROCESSABLE_CONTENT),
+	NOT_EXPLAINABLE("not-explainable", "The model's network cannot be explained with Grad-CAM",
+			HttpStatus.UNPROCESSABLE_CONTENT),
 
 	UNAUTHORIZED("unauthorized", "Authentication required", HttpStatus.UNAUTHORIZED),
 	FORBIDDEN("forbidden", "Access denied", HttpStatus.FORBIDDEN),
