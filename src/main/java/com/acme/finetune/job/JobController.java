@@ -5,12 +5,14 @@ import java.util.Map;
 import java.util.UUID;
 
 import com.acme.finetune.web.ApiException;
+import com.acme.finetune.web.ETags;
 import com.acme.finetune.web.IdempotencyKeys;
 import com.acme.finetune.web.PageResponse;
 import com.acme.finetune.web.Paging;
 import com.acme.finetune.web.ProblemType;
 import tools.jackson.databind.JsonNode;
 
+import org.springframework.http.CacheControl;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.GetMapping;
@@ -31,13 +33,18 @@ class JobController {
 	private static final Map<String, String> SORTABLE = Map.of("createdAt", "createdAt", "startedAt", "startedAt",
 			"finishedAt", "finishedAt", "status", "status");
 
+	static final Paging.Listing LISTING = Paging.Listing.byCreation("jobs", SORTABLE, "createdAt,desc");
+
 	private final JobService jobs;
 
 	private final JobValidator validator;
 
 	private final JobEventStream stream;
 
-	JobController(JobService jobs, JobValidator validator, JobEventStream stream) {
+	private final ETags etags;
+
+	JobController(JobService jobs, JobValidator validator, JobEventStream stream, ETags etags) {
+		this.etags = etags;
 		this.jobs = jobs;
 		this.validator = validator;
 		this.stream = stream;
@@ -56,24 +63,25 @@ class JobController {
 	}
 
 	@GetMapping("/jobs")
-	PageResponse<JobView> list(@RequestParam(required = false) JobStatus status,
+	ResponseEntity<PageResponse<JobView>> list(@RequestParam(required = false) JobStatus status,
 			@RequestParam(defaultValue = "0") int page, @RequestParam(defaultValue = "20") int size,
-			@RequestParam(required = false) String sort) {
-		return this.jobs.list(status, Paging.of(page, size, sort, SORTABLE, "createdAt,desc").pageable());
+			@RequestParam(required = false) String sort, @RequestParam(required = false) String pageToken) {
+		String filter = (status != null) ? "status=" + status : "";
+		return this.etags.ok(this.jobs.list(status, Paging.of(LISTING, filter, page, size, sort, pageToken)));
 	}
 
 	@GetMapping("/jobs/{id}")
-	JobView get(@PathVariable UUID id) {
-		return this.jobs.get(id);
+	ResponseEntity<JobView> get(@PathVariable UUID id) {
+		return this.etags.ok(this.jobs.get(id));
 	}
 
 	@GetMapping("/jobs/{id}/metrics")
-	JobService.JobMetricsView metrics(@PathVariable UUID id) {
-		return this.jobs.metrics(id);
+	ResponseEntity<JobService.JobMetricsView> metrics(@PathVariable UUID id) {
+		return this.etags.ok(this.jobs.metrics(id));
 	}
 
 	@GetMapping(path = "/jobs/{id}/events", produces = MediaType.TEXT_EVENT_STREAM_VALUE)
-	SseEmitter events(@PathVariable UUID id,
+	ResponseEntity<SseEmitter> events(@PathVariable UUID id,
 			@RequestHeader(name = "Last-Event-ID", required = false) String lastEventId) {
 		this.jobs.get(id);
 		long after = 0;
@@ -85,7 +93,8 @@ class JobController {
 				throw new ApiException(ProblemType.MALFORMED_REQUEST, "Last-Event-ID must be an event id");
 			}
 		}
-		return this.stream.subscribe(id, after);
+		// a live stream: nothing to keep (Last-Event-ID resumes it instead)
+		return ResponseEntity.ok().cacheControl(CacheControl.noStore()).body(this.stream.subscribe(id, after));
 	}
 
 	@PostMapping("/jobs/{id}:resume")

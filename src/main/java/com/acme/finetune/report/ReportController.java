@@ -8,6 +8,7 @@ import com.acme.finetune.job.JobService;
 import com.acme.finetune.training.EpochMetrics;
 import com.acme.finetune.job.JobView;
 import com.acme.finetune.web.ApiException;
+import com.acme.finetune.web.ETags;
 import com.acme.finetune.web.ProblemType;
 import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.media.Content;
@@ -133,7 +134,8 @@ class ReportController {
 		// no-cache, not no-store: revalidate, since a running job's report changes
 		return ResponseEntity.ok()
 			.contentType(type)
-			.cacheControl(CacheControl.noCache())
+			.eTag(ETags.ofText(body))
+			.cacheControl(ETags.REVALIDATE)
 			.header("Content-Security-Policy", CONTENT_SECURITY_POLICY)
 			.header("X-Content-Type-Options", "nosniff")
 			.body(body);
