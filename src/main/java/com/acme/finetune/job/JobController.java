@@ -12,6 +12,12 @@ import com.acme.finetune.web.Paging;
 import com.acme.finetune.web.ProblemType;
 import tools.jackson.databind.JsonNode;
 
+import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.media.Content;
+import io.swagger.v3.oas.annotations.media.ExampleObject;
+import io.swagger.v3.oas.annotations.media.Schema;
+import io.swagger.v3.oas.annotations.responses.ApiResponse;
+
 import org.springframework.http.CacheControl;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
@@ -50,6 +56,12 @@ class JobController {
 		this.stream = stream;
 	}
 
+	@io.swagger.v3.oas.annotations.parameters.RequestBody(required = true,
+			content = @Content(mediaType = MediaType.APPLICATION_JSON_VALUE,
+					schema = @Schema(implementation = JobSpecDocument.class),
+					examples = @ExampleObject(name = "tiny", summary = "1 epoch from scratch at 32 px",
+							value = JobSpecDocument.EXAMPLE)))
+	@ApiResponse(responseCode = "202", description = "Queued; Location is the job")
 	@PostMapping(path = "/jobs", consumes = MediaType.APPLICATION_JSON_VALUE)
 	ResponseEntity<JobView> submit(@RequestBody JsonNode body,
 			@RequestHeader(name = IdempotencyKeys.HEADER, required = false) String idempotencyKey) {
@@ -57,6 +69,10 @@ class JobController {
 		return ResponseEntity.accepted().location(URI.create("/api/v1/jobs/" + job.id())).body(job);
 	}
 
+	@io.swagger.v3.oas.annotations.parameters.RequestBody(required = true,
+			content = @Content(mediaType = MediaType.APPLICATION_JSON_VALUE,
+					schema = @Schema(implementation = JobSpecDocument.class),
+					examples = @ExampleObject(name = "tiny", value = JobSpecDocument.EXAMPLE)))
 	@PostMapping(path = "/jobs:validate", consumes = MediaType.APPLICATION_JSON_VALUE)
 	JobValidator.Validation validate(@RequestBody JsonNode body) {
 		return this.validator.validate(body);
@@ -80,6 +96,14 @@ class JobController {
 		return this.etags.ok(this.jobs.metrics(id));
 	}
 
+	@Operation(
+			description = "A text/event-stream of events named status, progress (at most about one a "
+					+ "second), epoch and done, each with a JSON data line and an id. Reconnect with Last-Event-ID to "
+					+ "miss nothing.",
+			responses = @ApiResponse(responseCode = "200", description = "The event stream",
+					content = @Content(mediaType = MediaType.TEXT_EVENT_STREAM_VALUE, schema = @Schema(type = "string"),
+							examples = @ExampleObject(
+									value = "id: 7\nevent: epoch\ndata: {\"epoch\":1,\"valAccuracy\":0.9}\n\n"))))
 	@GetMapping(path = "/jobs/{id}/events", produces = MediaType.TEXT_EVENT_STREAM_VALUE)
 	ResponseEntity<SseEmitter> events(@PathVariable UUID id,
 			@RequestHeader(name = "Last-Event-ID", required = false) String lastEventId) {
