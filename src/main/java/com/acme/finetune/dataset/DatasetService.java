@@ -29,12 +29,13 @@ import com.acme.finetune.training.TrainingData;
 import com.acme.finetune.web.ApiException;
 import com.acme.finetune.web.IdempotencyKeys;
 import com.acme.finetune.web.PageResponse;
+import com.acme.finetune.web.Paging;
 import com.acme.finetune.web.ProblemType;
 
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.core.io.InputStreamSource;
 import org.springframework.data.domain.PageRequest;
-import org.springframework.data.domain.Sort;
+import org.springframework.data.jpa.domain.Specification;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.jdbc.core.namedparam.NamedParameterJdbcTemplate;
 import org.springframework.stereotype.Service;
@@ -221,9 +222,12 @@ public class DatasetService {
 	public record LabelledImage(String path, Path file, String label, boolean validation) {
 	}
 
-	PageResponse<DatasetSummary> list(int page, int size, Sort sort) {
-		return this.readOnly.execute((status) -> PageResponse
-			.of(this.repository.findAll(PageRequest.of(page, size, sort)), DatasetService::toSummary));
+	PageResponse<DatasetSummary> list(Paging paging) {
+		return this.readOnly.execute(
+				(status) -> paging
+					.read(this.repository, Specification.unrestricted(),
+							(e) -> Map.of("createdAt", e.getCreatedAt(), "id", e.getId()))
+					.map(DatasetService::toSummary));
 	}
 
 	/**

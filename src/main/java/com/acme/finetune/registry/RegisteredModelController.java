@@ -3,6 +3,7 @@ package com.acme.finetune.registry;
 import java.net.URI;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 
 import com.acme.finetune.inference.ModelExplanations;
@@ -14,6 +15,7 @@ import com.acme.finetune.registry.RegistryViews.RegisteredModelView;
 import com.acme.finetune.registry.RegistryViews.RoutedPrediction;
 import com.acme.finetune.registry.RegistryViews.VersionView;
 import com.acme.finetune.security.CallerIdentity;
+import com.acme.finetune.web.ETags;
 import com.acme.finetune.web.IdempotencyKeys;
 import com.acme.finetune.web.PageResponse;
 import com.acme.finetune.web.Paging;
@@ -60,6 +62,14 @@ class RegisteredModelController {
 
 	private static final Map<String, String> VERSIONS_SORTABLE = Map.of("version", "version", "createdAt", "createdAt");
 
+	static final Paging.Listing NAMES = new Paging.Listing("registered-models", NAMES_SORTABLE, "name,asc", "name",
+			Set.of("name", "createdAt"));
+
+	static final Paging.Listing VERSIONS = new Paging.Listing("versions", VERSIONS_SORTABLE, "version,desc", "version",
+			Set.of("version", "createdAt"));
+
+	static final Paging.Listing HISTORY = new Paging.Listing("alias-history", Map.of(), "id,desc", "id", Set.of("id"));
+
 	private static final String PROBLEM = "#/components/schemas/Problem";
 
 	static final String IDEMPOTENCY_SCOPE = "registered-model-versions";
@@ -76,8 +86,11 @@ class RegisteredModelController {
 
 	private final ObjectMapper json;
 
+	private final ETags etags;
+
 	RegisteredModelController(RegisteredModels registry, ModelPredictions predictions, ModelExplanations explanations,
-			RegistryMetrics metrics, IdempotencyKeys idempotency, ObjectMapper json) {
+			RegistryMetrics metrics, IdempotencyKeys idempotency, ObjectMapper json, ETags etags) {
+		this.etags = etags;
 		this.registry = registry;
 		this.predictions = predictions;
 		this.explanations = explanations;
@@ -108,9 +121,10 @@ class RegisteredModelController {
 			description = "Invalid name, alias, version or body (errors[] lists each problem)",
 			content = @Content(mediaType = "application/problem+json", schema = @Schema(ref = PROBLEM)))
 	@GetMapping
-	PageResponse<RegisteredModelSummary> list(@RequestParam(defaultValue = "0") int page,
-			@RequestParam(defaultValue = "20") int size, @RequestParam(required = false) String sort) {
-		return this.registry.list(Paging.of(page, size, sort, NAMES_SORTABLE, "name,asc", "name").pageable());
+	ResponseEntity<PageResponse<RegisteredModelSummary>> list(@RequestParam(defaultValue = "0") int page,
+			@RequestParam(defaultValue = "20") int size, @RequestParam(required = false) String sort,
+			@RequestParam(required = false) String pageToken) {
+		return this.etags.ok(this.registry.list(Paging.of(NAMES, "", page, size, sort, pageToken)));
 	}
 
 	@Operation(summary = "A registered model with its versions (metrics, lineage) and aliases")
@@ -121,8 +135,8 @@ class RegisteredModelController {
 	@ApiResponse(responseCode = "404", description = "No such registered model, version or alias",
 			content = @Content(mediaType = "application/problem+json", schema = @Schema(ref = PROBLEM)))
 	@GetMapping("/{name}")
-	RegisteredModelView get(@PathVariable String name) {
-		return this.registry.get(name);
+	ResponseEntity<RegisteredModelView> get(@PathVariable String name) {
+		return this.etags.ok(this.registry.get(name));
 	}
 
 	/**
@@ -138,8 +152,9 @@ class RegisteredModelController {
 	@ApiResponse(responseCode = "404", description = "No such registered model, version or alias",
 			content = @Content(mediaType = "application/problem+json", schema = @Schema(ref = PROBLEM)))
 	@PatchMapping(path = "/{name}", consumes = { MediaType.APPLICATION_JSON_VALUE, "application/merge-patch+json" })
-	RegisteredModelView update(@PathVariable String name, @RequestBody JsonNode patch) {
-		return this.registry.update(name, patch);
+	ResponseEntity<RegisteredModelView> update(@PathVariable String name, @RequestBody JsonNode patch,
+			@RequestHeader(name = HttpHeaders.IF_MATCH, required = false) String ifMatch) {
+		return this.etags.ok(this.registry.update(name, patch, (current) -> this.etags.checkIfMatch(ifMatch, current)));
 	}
 
 	/**
@@ -159,8 +174,9 @@ class RegisteredModelController {
 			content = @Content(mediaType = "application/problem+json", schema = @Schema(ref = PROBLEM)))
 	@DeleteMapping("/{name}")
 	ResponseEntity<Void> delete(@PathVariable String name,
-			@RequestParam(name = "force", defaultValue = "false") boolean force) {
-		this.registry.delete(name, force);
+			@RequestParam(name = "force", defaultValue = "false") boolean force,
+			@RequestHeader(name = HttpHeaders.IF_MATCH, required = false) String ifMatch) {
+		this.registry.delete(name, force, (current) -> this.etags.checkIfMatch(ifMatch, current));
 		return ResponseEntity.noContent().build();
 	}
 
@@ -202,10 +218,11 @@ class RegisteredModelController {
 	@ApiResponse(responseCode = "404", description = "No such registered model, version or alias",
 			content = @Content(mediaType = "application/problem+json", schema = @Schema(ref = PROBLEM)))
 	@GetMapping("/{name}/versions")
-	PageResponse<VersionView> versions(@PathVariable String name, @RequestParam(defaultValue = "0") int page,
-			@RequestParam(defaultValue = "20") int size, @RequestParam(required = false) String sort) {
-		return this.registry.versions(name,
-				Paging.of(page, size, sort, VERSIONS_SORTABLE, "version,desc", "version").pageable());
+	ResponseEntity<PageResponse<VersionView>> versions(@PathVariable String name,
+			@RequestParam(defaultValue = "0") int page, @RequestParam(defaultValue = "20") int size,
+			@RequestParam(required = false) String sort, @RequestParam(required = false) String pageToken) {
+		return this.etags
+			.ok(this.registry.versions(name, Paging.of(VERSIONS, "name=" + name, page, size, sort, pageToken)));
 	}
 
 	@Operation(summary = "One version")
@@ -216,8 +233,8 @@ class RegisteredModelController {
 	@ApiResponse(responseCode = "404", description = "No such registered model, version or alias",
 			content = @Content(mediaType = "application/problem+json", schema = @Schema(ref = PROBLEM)))
 	@GetMapping("/{name}/versions/{version}")
-	VersionView version(@PathVariable String name, @PathVariable int version) {
-		return this.registry.version(name, version);
+	ResponseEntity<VersionView> version(@PathVariable String name, @PathVariable int version) {
+		return this.etags.ok(this.registry.version(name, version));
 	}
 
 	/** Unregisters a version (the model stays); 409 while an alias points to it. */
@@ -233,8 +250,9 @@ class RegisteredModelController {
 			description = "An alias points there (type aliased-model), or a conflicting registration",
 			content = @Content(mediaType = "application/problem+json", schema = @Schema(ref = PROBLEM)))
 	@DeleteMapping("/{name}/versions/{version}")
-	ResponseEntity<Void> deleteVersion(@PathVariable String name, @PathVariable int version) {
-		this.registry.deleteVersion(name, version);
+	ResponseEntity<Void> deleteVersion(@PathVariable String name, @PathVariable int version,
+			@RequestHeader(name = HttpHeaders.IF_MATCH, required = false) String ifMatch) {
+		this.registry.deleteVersion(name, version, (current) -> this.etags.checkIfMatch(ifMatch, current));
 		return ResponseEntity.noContent().build();
 	}
 
@@ -246,8 +264,8 @@ class RegisteredModelController {
 	@ApiResponse(responseCode = "404", description = "No such registered model, version or alias",
 			content = @Content(mediaType = "application/problem+json", schema = @Schema(ref = PROBLEM)))
 	@GetMapping("/{name}/aliases")
-	List<AliasView> aliases(@PathVariable String name) {
-		return this.registry.aliases(name);
+	ResponseEntity<List<AliasView>> aliases(@PathVariable String name) {
+		return this.etags.ok(this.registry.aliases(name));
 	}
 
 	@Operation(summary = "Where an alias points",
@@ -259,8 +277,8 @@ class RegisteredModelController {
 	@ApiResponse(responseCode = "404", description = "No such registered model, version or alias",
 			content = @Content(mediaType = "application/problem+json", schema = @Schema(ref = PROBLEM)))
 	@GetMapping("/{name}/aliases/{alias}")
-	AliasView alias(@PathVariable String name, @PathVariable String alias) {
-		return this.registry.alias(name, alias);
+	ResponseEntity<AliasView> alias(@PathVariable String name, @PathVariable String alias) {
+		return this.etags.ok(this.registry.alias(name, alias));
 	}
 
 	/**
@@ -276,9 +294,13 @@ class RegisteredModelController {
 	@ApiResponse(responseCode = "404", description = "No such registered model, version or alias",
 			content = @Content(mediaType = "application/problem+json", schema = @Schema(ref = PROBLEM)))
 	@PutMapping(path = "/{name}/aliases/{alias}", consumes = MediaType.APPLICATION_JSON_VALUE)
-	AliasView moveAlias(@PathVariable String name, @PathVariable String alias, @Valid @RequestBody AliasTarget body,
+	ResponseEntity<AliasView> moveAlias(@PathVariable String name, @PathVariable String alias,
+			@Valid @RequestBody AliasTarget body,
+			@RequestHeader(name = HttpHeaders.IF_MATCH, required = false) String ifMatch,
+			@RequestHeader(name = HttpHeaders.IF_NONE_MATCH, required = false) String ifNoneMatch,
 			HttpServletRequest request) {
-		return this.registry.moveAlias(name, alias, body.version(), CallerIdentity.of(request));
+		return this.etags.ok(this.registry.moveAlias(name, alias, body.version(), CallerIdentity.of(request),
+				(current) -> this.etags.check(ifMatch, ifNoneMatch, current)));
 	}
 
 	@Operation(summary = "Delete an alias (recorded)")
@@ -290,8 +312,9 @@ class RegisteredModelController {
 			content = @Content(mediaType = "application/problem+json", schema = @Schema(ref = PROBLEM)))
 	@DeleteMapping("/{name}/aliases/{alias}")
 	ResponseEntity<Void> deleteAlias(@PathVariable String name, @PathVariable String alias,
-			HttpServletRequest request) {
-		this.registry.deleteAlias(name, alias, CallerIdentity.of(request));
+			@RequestHeader(name = HttpHeaders.IF_MATCH, required = false) String ifMatch, HttpServletRequest request) {
+		this.registry.deleteAlias(name, alias, CallerIdentity.of(request),
+				(current) -> this.etags.checkIfMatch(ifMatch, current));
 		return ResponseEntity.noContent().build();
 	}
 
@@ -305,10 +328,11 @@ class RegisteredModelController {
 	@ApiResponse(responseCode = "404", description = "No such registered model, version or alias",
 			content = @Content(mediaType = "application/problem+json", schema = @Schema(ref = PROBLEM)))
 	@GetMapping("/{name}/aliases/{alias}/history")
-	PageResponse<AliasMove> history(@PathVariable String name, @PathVariable String alias,
-			@RequestParam(defaultValue = "0") int page, @RequestParam(defaultValue = "50") int size) {
-		Paging paging = Paging.of(page, size, null, Map.of(), null);
-		return this.registry.history(name, alias, paging.page(), paging.size());
+	ResponseEntity<PageResponse<AliasMove>> history(@PathVariable String name, @PathVariable String alias,
+			@RequestParam(defaultValue = "0") int page, @RequestParam(defaultValue = "50") int size,
+			@RequestParam(required = false) String pageToken) {
+		return this.etags.ok(this.registry.history(name, alias,
+				Paging.of(HISTORY, "name=" + name + "&alias=" + alias, page, size, null, pageToken)));
 	}
 
 	/** Predicts with the version the alias points to when the request arrives. */

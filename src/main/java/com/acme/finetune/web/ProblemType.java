@@ -18,6 +18,8 @@ public enum ProblemType {
 	CONFLICT("conflict", "Conflict with the resource's current state", HttpStatus.CONFLICT),
 	IDEMPOTENCY_KEY_REUSED("idempotency-key-reused", "Idempotency key reused with a different request",
 			HttpStatus.UNPROCESSABLE_CONTENT),
+	PRECONDITION_FAILED("precondition-failed", "A precondition (If-Match or If-None-Match) failed",
+			HttpStatus.PRECONDITION_FAILED),
 	PAYLOAD_TOO_LARGE("payload-too-large", "Payload too large", HttpStatus.CONTENT_TOO_LARGE),
 	UNSUPPORTED_MEDIA_TYPE("unsupported-media-type", "Unsupported media type", HttpStatus.UNSUPPORTED_MEDIA_TYPE),
 
@@ -85,6 +87,7 @@ public enum ProblemType {
 			case 405 -> METHOD_NOT_ALLOWED;
 			case 406 -> NOT_ACCEPTABLE;
 			case 409 -> CONFLICT;
+			case 412 -> PRECONDITION_FAILED;
 			case 413 -> PAYLOAD_TOO_LARGE;
 			case 415 -> UNSUPPORTED_MEDIA_TYPE;
 			case 422 -> VALIDATION;
