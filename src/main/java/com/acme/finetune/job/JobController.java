@@ -57,9 +57,9 @@ class JobController {
 
 	@GetMapping("/jobs")
 	PageResponse<JobView> list(@RequestParam(required = false) JobStatus status,
-			@RequestParam(defaultValue = "0") int page, @RequestParam(defaultValue = "20") int size,
-			@RequestParam(required = false) String sort) {
-		return this.jobs.list(status, Paging.of(page, size, sort, SORTABLE, "createdAt,desc").pageable());
+			@RequestParam(required = false) UUID sweepId, @RequestParam(defaultValue = "0") int page,
+			@RequestParam(defaultValue = "20") int size, @RequestParam(required = false) String sort) {
+		return this.jobs.list(status, sweepId, Paging.of(page, size, sort, SORTABLE, "createdAt,desc").pageable());
 	}
 
 	@GetMapping("/jobs/{id}")

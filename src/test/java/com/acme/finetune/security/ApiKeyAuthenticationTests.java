@@ -229,7 +229,9 @@ class ApiKeyAuthenticationTests extends AbstractIntegrationTests {
 			Map.entry("GET /api/v1/registered-models/{name}/aliases/{alias}/history", Scope.READ),
 			Map.entry("POST /api/v1/registered-models/{name}/aliases/{alias}/predictions", Scope.PREDICT),
 			Map.entry("POST /api/v1/registered-models/{name}/versions/{version}/predictions", Scope.PREDICT),
-			Map.entry("POST /api/v1/jobs/{id}:resume", Scope.TRAIN));
+			Map.entry("POST /api/v1/jobs/{id}:resume", Scope.TRAIN), Map.entry("POST /api/v1/sweeps", Scope.TRAIN),
+			Map.entry("GET /api/v1/sweeps", Scope.READ), Map.entry("GET /api/v1/sweeps/{id}", Scope.READ),
+			Map.entry("POST /api/v1/sweeps/{id}:cancel", Scope.TRAIN));
 
 	private static final Map<Scope, String> SCOPED_KEYS = Map.of(Scope.READ, "read-key-0003", Scope.PREDICT,
 			"predict-key-0004", Scope.TRAIN, "train-key-0005", Scope.ADMIN, "admin-key-0006");
