@@ -153,8 +153,10 @@ class SweepEngine implements EpochGate {
 	}
 
 	/**
-	 * The refit: the best trial's job spec for the epochs of its best epoch, trained on
-	 * train + validation.
+	 * The refit: the best trial's configuration trained again from the start for its best
+	 * epoch count, as a job of its own whose model becomes the sweep's. It trains on the
+	 * dataset's training split like every trial (train + validation is not available to
+	 * jobs yet), so what it adds over the best trial is a run of exactly the best length.
 	 */
 	private void submitRefit(SweepStore.Sweep sweep, SweepSpec spec, SweepStore.Trial best) {
 		Map<String, JsonNode> params = this.json.readValue(best.params(),

@@ -10,6 +10,7 @@ import java.util.UUID;
 
 import com.acme.finetune.job.JobService;
 import com.acme.finetune.job.JobStatus;
+import com.acme.finetune.job.JobValidator;
 import com.acme.finetune.web.ApiException;
 import com.acme.finetune.web.IdempotencyKeys;
 import com.acme.finetune.web.PageResponse;
@@ -41,8 +42,11 @@ public class SweepService {
 
 	private final ObjectMapper json;
 
+	private final JobValidator validator;
+
 	SweepService(SweepStore store, SweepEngine engine, SweepScheduler scheduler, JobService jobs,
-			IdempotencyKeys idempotency, TransactionTemplate transaction, ObjectMapper json) {
+			IdempotencyKeys idempotency, TransactionTemplate transaction, ObjectMapper json, JobValidator validator) {
+		this.validator = validator;
 		this.store = store;
 		this.engine = engine;
 		this.scheduler = scheduler;
@@ -85,6 +89,72 @@ public class SweepService {
 			this.scheduler.kick(id);
 			return id;
 		}, this::get);
+	}
+
+	/** How many trials {@code POST /sweeps:validate} lists for random and tpe sweeps. */
+	static final int PREVIEW_TRIALS = 10;
+
+	/**
+	 * {@code POST /sweeps:validate}: the sweep resolved, the trials it would run (a
+	 * grid's every combination; the first samples of random; tpe's random start-up
+	 * samples, the rest depending on results), and the epochs and time it would spend on
+	 * this node.
+	 *
+	 * @param epochsWithEarlyTermination the epochs if each rung kept exactly 1/η of the
+	 * trials (asynchronous ASHA keeps more of the early ones), null without early
+	 * termination
+	 * @param estimatedSeconds every epoch of every trial one after the other (a worker
+	 * trains one job at a time by default, so parallel trials queue behind each other)
+	 */
+	public record Validation(SweepSpec spec, int trials, List<Map<String, Object>> trialParams, String note,
+			List<Integer> rungs, int epochsFullRun, Integer epochsWithEarlyTermination, double estimatedEpochSeconds,
+			double estimatedSeconds) {
+	}
+
+	public Validation validate(JsonNode body) {
+		SweepSpecParser.Result parsed = check(body);
+		SweepSpec spec = parsed.spec();
+		SearchSpace space = parsed.space();
+		int shown = switch (spec.strategy()) {
+			case SweepSpec.GRID -> spec.maxTrials();
+			case SweepSpec.TPE -> Math.min(spec.maxTrials(), Tpe.STARTUP);
+			default -> Math.min(spec.maxTrials(), PREVIEW_TRIALS);
+		};
+		List<Map<String, Object>> trials = new ArrayList<>();
+		double secondsSum = 0;
+		for (int i = 0; i < shown; i++) {
+			Map<String, JsonNode> params = this.engine.params(spec, space, i, List.of());
+			trials.add(this.json.readValue(this.json.writeValueAsString(params), SweepEngine.PARAMS));
+			if (i < PREVIEW_TRIALS) {
+				secondsSum += this.validator.estimateEpochSeconds(SweepSpecParser.trialBody(spec, params));
+			}
+		}
+		double epochSeconds = Math.ceil(100 * secondsSum / Math.max(1, Math.min(shown, PREVIEW_TRIALS))) / 100.0;
+		String note = switch (spec.strategy()) {
+			case SweepSpec.GRID -> "every combination of the grid";
+			case SweepSpec.TPE -> "the first " + shown + " trials sample at random; later ones follow the results";
+			default -> (shown < spec.maxTrials()) ? "the first " + shown + " of " + spec.maxTrials() + " samples"
+					: "every sample";
+		};
+		SweepSpec.EarlyTermination early = spec.earlyTermination();
+		List<Integer> rungs = early.asha() ? Asha.rungs(early.minEpochs(), early.reductionFactor(), spec.maxEpochs())
+				: List.of();
+		int full = spec.maxTrials() * spec.maxEpochs();
+		Integer withEarly = null;
+		if (early.asha()) {
+			double perTrial = 0;
+			double surviving = 1;
+			int from = 0;
+			for (int rung : rungs) {
+				perTrial += surviving * (rung - from);
+				surviving /= early.reductionFactor();
+				from = rung;
+			}
+			perTrial += surviving * (spec.maxEpochs() - from);
+			withEarly = (int) Math.ceil(perTrial * spec.maxTrials());
+		}
+		double seconds = Math.ceil(epochSeconds * ((withEarly != null) ? withEarly : full));
+		return new Validation(spec, spec.maxTrials(), trials, note, rungs, full, withEarly, epochSeconds, seconds);
 	}
 
 	public SweepView get(UUID id) {

@@ -14,7 +14,7 @@ import tools.jackson.databind.JsonNode;
  * @param maxTrials how many trials run (a grid's size for grids)
  * @param budgetMinutes wall-clock budget from the sweep's creation, or null
  */
-record SweepSpec(UUID datasetId, String baseModel, Objective objective, JsonNode base, JsonNode searchSpace,
+public record SweepSpec(UUID datasetId, String baseModel, Objective objective, JsonNode base, JsonNode searchSpace,
 		boolean defaultSearchSpace, String strategy, int maxTrials, int parallelTrials, int maxEpochs,
 		EarlyTermination earlyTermination, Integer budgetMinutes, long seed, boolean refit) {
 
@@ -27,9 +27,9 @@ record SweepSpec(UUID datasetId, String baseModel, Objective objective, JsonNode
 	/**
 	 * @param metric valAccuracy, valLoss or macroF1
 	 */
-	record Objective(String metric, String goal) {
+	public record Objective(String metric, String goal) {
 
-		boolean maximize() {
+		public boolean maximize() {
 			return "maximize".equals(this.goal);
 		}
 
@@ -37,7 +37,7 @@ record SweepSpec(UUID datasetId, String baseModel, Objective objective, JsonNode
 		 * The per-epoch metric early termination compares: macroF1 is known only at the
 		 * end.
 		 */
-		String epochMetric() {
+		public String epochMetric() {
 			return "valLoss".equals(this.metric) ? "valLoss" : "valAccuracy";
 		}
 
@@ -46,11 +46,11 @@ record SweepSpec(UUID datasetId, String baseModel, Objective objective, JsonNode
 	/**
 	 * @param type asha or none
 	 */
-	record EarlyTermination(String type, int minEpochs, int reductionFactor) {
+	public record EarlyTermination(String type, int minEpochs, int reductionFactor) {
 
 		static final EarlyTermination NONE = new EarlyTermination("none", 0, 0);
 
-		boolean asha() {
+		public boolean asha() {
 			return "asha".equals(this.type);
 		}
 

@@ -231,7 +231,10 @@ class ApiKeyAuthenticationTests extends AbstractIntegrationTests {
 			Map.entry("POST /api/v1/registered-models/{name}/versions/{version}/predictions", Scope.PREDICT),
 			Map.entry("POST /api/v1/jobs/{id}:resume", Scope.TRAIN), Map.entry("POST /api/v1/sweeps", Scope.TRAIN),
 			Map.entry("GET /api/v1/sweeps", Scope.READ), Map.entry("GET /api/v1/sweeps/{id}", Scope.READ),
-			Map.entry("POST /api/v1/sweeps/{id}:cancel", Scope.TRAIN));
+			Map.entry("POST /api/v1/sweeps/{id}:cancel", Scope.TRAIN),
+			Map.entry("POST /api/v1/sweeps:validate", Scope.TRAIN),
+			Map.entry("GET /api/v1/sweeps/{id}/events", Scope.READ),
+			Map.entry("GET /api/v1/sweeps/{id}/report", Scope.READ));
 
 	private static final Map<Scope, String> SCOPED_KEYS = Map.of(Scope.READ, "read-key-0003", Scope.PREDICT,
 			"predict-key-0004", Scope.TRAIN, "train-key-0005", Scope.ADMIN, "admin-key-0006");

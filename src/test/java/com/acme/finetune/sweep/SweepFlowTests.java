@@ -14,6 +14,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
 import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.core.ParameterizedTypeReference;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
@@ -35,6 +36,9 @@ class SweepFlowTests extends AbstractIntegrationTests {
 
 	@Autowired
 	RestTestClient client;
+
+	@LocalServerPort
+	int port;
 
 	String datasetId;
 
@@ -157,7 +161,7 @@ class SweepFlowTests extends AbstractIntegrationTests {
 	}
 
 	@Test
-	void ashaStopsTrialsThatFallBehindAtTheirRungAndKeepsTheirModels() {
+	void ashaStopsTrialsThatFallBehindAtTheirRungAndKeepsTheirModels() throws Exception {
 		// trial 0 learns; trials 1 and 2 barely move: at the first rung (epoch 1, η = 2)
 		// each is compared with those before it and stopped
 		Map<String, Object> body = sweep(
@@ -189,6 +193,124 @@ class SweepFlowTests extends AbstractIntegrationTests {
 		assertThat(progress.get("epochsSpent")).isEqualTo(5);
 		assertThat(progress.get("epochsSavedByEarlyTermination")).isEqualTo(4);
 		assertThat(progress.get("epochsFullRun")).isEqualTo(9);
+		// the decisions are events of the sweep, and the stream ends with done
+		List<String> events = eventTypes(id);
+		assertThat(events).startsWith("status").endsWith("done");
+		assertThat(events.stream().filter("decision"::equals)).hasSize(4);
+		assertThat(events.stream().filter("trial"::equals)).hasSize(3);
+
+		String report = this.client.get()
+			.uri("/api/v1/sweeps/" + id + "/report")
+			.exchange()
+			.expectStatus()
+			.isOk()
+			.expectHeader()
+			.contentTypeCompatibleWith(MediaType.TEXT_HTML)
+			.expectBody(String.class)
+			.returnResult()
+			.getResponseBody();
+		assertThat(report).contains("Leaderboard", "STOPPED_EARLY", "trial 1 (stopped)", "Validation loss by trial",
+				"valLoss by hyperparameters.learningRate", "Confusion matrix (trial 0)");
+		this.client.get()
+			.uri("/api/v1/sweeps/" + java.util.UUID.randomUUID() + "/report")
+			.exchange()
+			.expectStatus()
+			.isNotFound();
+	}
+
+	@Test
+	void validateListsTheTrialsAndWhatTheyWouldCost() {
+		Map<String, Object> body = sweep(
+				Map.of("hyperparameters.learningRate", Map.of("choice", List.of(0.01, 0.001)),
+						"hyperparameters.augmentation", Map.of("choice", List.of("none", "flip"))),
+				"grid", 4, Map.of("type", "asha", "minEpochs", 1, "reductionFactor", 2));
+		Map<String, Object> validation = validate(body);
+		assertThat(validation.get("trials")).isEqualTo(4);
+		List<Map<String, Object>> trials = list(validation.get("trialParams"));
+		assertThat(trials).hasSize(4).doesNotHaveDuplicates();
+		assertThat(validation.get("rungs")).isEqualTo(List.of(1, 2));
+		assertThat(validation.get("epochsFullRun")).isEqualTo(16);
+		// 1 epoch each, half go on for 1 more, a quarter for the last 2: 4 × 2
+		assertThat(validation.get("epochsWithEarlyTermination")).isEqualTo(8);
+		assertThat(((Number) validation.get("estimatedEpochSeconds")).doubleValue()).isPositive();
+		assertThat(map(validation.get("spec")).get("maxTrials")).isEqualTo(4);
+
+		// random: the first samples, the same for the same seed, others for another
+		Map<String, Object> random = sweep(
+				Map.of("hyperparameters.learningRate", Map.of("logUniform", List.of(1e-4, 1e-1))), "random", 2, null);
+		random.put("maxTrials", 20);
+		List<Map<String, Object>> first = list(validate(random).get("trialParams"));
+		assertThat(first).hasSize(SweepService.PREVIEW_TRIALS).isEqualTo(list(validate(random).get("trialParams")));
+		random.put("seed", 12);
+		assertThat(list(validate(random).get("trialParams"))).isNotEqualTo(first);
+		// omitted search space: the documented default, written out
+		Map<String, Object> defaults = new HashMap<>(random);
+		defaults.remove("searchSpace");
+		assertThat(map(map(validate(defaults).get("spec")).get("searchSpace"))).containsKeys(
+				"hyperparameters.learningRate", "hyperparameters.weightDecay", "hyperparameters.augmentation");
+	}
+
+	@Test
+	void cancellingASweepCancelsItsRunningAndQueuedTrials() {
+		Map<String, Object> body = sweep(
+				Map.of("hyperparameters.learningRate", Map.of("logUniform", List.of(1e-4, 1e-3))), "random", 40, null);
+		body.put("base", Map.of("freeze", Map.of("upTo", "none"), "hyperparameters",
+				Map.of("batchSize", 4, "imageSize", 32, "seed", 7), "device", "cpu"));
+		body.put("maxTrials", 4);
+		body.put("parallelTrials", 2);
+		String id = (String) post(body).get("id");
+		await().atMost(SWEEP_TIMEOUT).pollInterval(Duration.ofMillis(300)).until(() -> {
+			Map<String, Object> progress = map(get("/api/v1/sweeps/" + id).get("progress"));
+			return ((Number) progress.get("running")).intValue() == 1
+					&& ((Number) progress.get("queued")).intValue() == 1;
+		});
+		Map<String, Object> cancelled = this.client.post()
+			.uri("/api/v1/sweeps/" + id + ":cancel")
+			.exchange()
+			.expectStatus()
+			.isAccepted()
+			.expectBody(MAP)
+			.returnResult()
+			.getResponseBody();
+		assertThat(cancelled.get("status")).isEqualTo("CANCELLED");
+		await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(300)).until(() -> {
+			Map<String, Object> jobs = get("/api/v1/jobs?sweepId=" + id);
+			return list(jobs.get("items")).stream().allMatch((j) -> "CANCELLED".equals(j.get("status")));
+		});
+		// no trial is submitted after the cancel
+		await().during(Duration.ofSeconds(5))
+			.atMost(Duration.ofSeconds(10))
+			.until(() -> ((Number) get("/api/v1/jobs?sweepId=" + id).get("totalItems")).intValue() == 2);
+		this.client.post()
+			.uri("/api/v1/sweeps/" + id + ":cancel")
+			.exchange()
+			.expectStatus()
+			.isEqualTo(HttpStatus.CONFLICT);
+	}
+
+	private Map<String, Object> validate(Map<String, Object> body) {
+		return this.client.post()
+			.uri("/api/v1/sweeps:validate")
+			.contentType(MediaType.APPLICATION_JSON)
+			.body(body)
+			.exchange()
+			.expectStatus()
+			.isOk()
+			.expectBody(MAP)
+			.returnResult()
+			.getResponseBody();
+	}
+
+	private List<String> eventTypes(String id) throws Exception {
+		java.net.http.HttpRequest request = java.net.http.HttpRequest
+			.newBuilder(java.net.URI.create("http://localhost:" + this.port + "/api/v1/sweeps/" + id + "/events"))
+			.timeout(Duration.ofSeconds(30))
+			.header("Accept", "text/event-stream")
+			.build();
+		String stream = java.net.http.HttpClient.newHttpClient()
+			.send(request, java.net.http.HttpResponse.BodyHandlers.ofString())
+			.body();
+		return stream.lines().filter((l) -> l.startsWith("event:")).map((l) -> l.substring(6).trim()).toList();
 	}
 
 	private Map<String, Object> sweep(Map<String, Object> space, String strategy, int maxEpochs,
