@@ -114,6 +114,9 @@ ENV DJL_OFFLINE=true
 ENV DJL_CACHE_DIR=/opt/djl-cache
 ENV ARTIFACT_ROOT=/data/artifacts
 ENV PORT=8080
+# Production profile: refuses to start unless DB_URL points at PostgreSQL (no silent
+# embedded database per container). Unset it to try the image with the embedded H2.
+ENV SPRING_PROFILES_ACTIVE=prod
 # The CPU natives are also on the class path (they are in the jar); pointing DJL at the
 # CUDA build explicitly makes it load that one. Flavour and version name the JNI glue.
 ENV PYTORCH_LIBRARY_PATH=/opt/djl-cache/pytorch/${PYTORCH_VERSION}-${PYTORCH_FLAVOR}-linux-x86_64
@@ -140,8 +143,9 @@ RUN groupadd --system --gid 10001 app \
     && chown -R app:app /data \
     && ln -s /data /app/data
 WORKDIR /app
-# /app/data -> /data: the application's relative defaults (the H2 file ./data/finetune-db,
-# ./data/artifacts, ./data/djl-cache) all land on the volume without repeating them here.
+# /app/data -> /data: the application's relative defaults (./data/artifacts,
+# ./data/djl-cache, and the H2 file ./data/finetune-db when run without the prod profile)
+# all land on the volume without repeating them here.
 COPY --from=extract /extract/layers/dependencies/ ./
 COPY --from=extract /extract/layers/spring-boot-loader/ ./
 COPY --from=extract /extract/layers/snapshot-dependencies/ ./
@@ -166,6 +170,9 @@ ENV DJL_OFFLINE=false
 ENV DJL_CACHE_DIR=/data/djl-cache
 ENV ARTIFACT_ROOT=/data/artifacts
 ENV PORT=8080
+# Production profile: refuses to start unless DB_URL points at PostgreSQL (no silent
+# embedded database per container). Unset it to try the image with the embedded H2.
+ENV SPRING_PROFILES_ACTIVE=prod
 
 USER 10001:10001
 VOLUME ["/data"]

@@ -14,6 +14,9 @@
 # Usage: scripts/container-smoke.sh [--no-build]   (about 30 s plus the build; run by .ci/run after verify)
 # Env:   SMOKE_PORT (default 0: a free port, read from the log), SMOKE_TIMEOUT seconds (default 240),
 #        MAVEN_OFFLINE=1 to build with -o.
+#        The image runs the prod profile, which needs PostgreSQL: SMOKE_DB_URL (default the test
+#        server, jdbc:postgresql://127.0.0.1:5432/test, in a schema of its own that is dropped
+#        afterwards), SMOKE_DB_USER (postgres), SMOKE_DB_PASSWORD (empty).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/await-service.sh
@@ -21,11 +24,18 @@ cd "$(dirname "$0")/.."
 port="${SMOKE_PORT:-0}"
 timeout="${SMOKE_TIMEOUT:-240}"
 work="$(mktemp -d "${TMPDIR:-/tmp}/container-smoke.XXXXXX")"
+schema="smoke_$$_$RANDOM"
+db_url="${SMOKE_DB_URL:-jdbc:postgresql://127.0.0.1:5432/test?currentSchema=$schema}"
+db_user="${SMOKE_DB_USER:-postgres}"
+db_password="${SMOKE_DB_PASSWORD:-}"
 pid=""
 cleanup() {
   if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
     kill "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
+  fi
+  if [[ -z "${SMOKE_DB_URL:-}" ]] && command -v psql >/dev/null 2>&1; then
+    psql -q -h 127.0.0.1 -U postgres -d test -c "drop schema if exists $schema cascade" >/dev/null 2>&1 || true
   fi
   rm -rf "$work"
 }
@@ -72,11 +82,26 @@ while IFS= read -r line; do
   envs+=("$(sed -E "s|^ENV ||; s|=/data|=$work/data|" <<<"$line")")
 done < <(grep -E '^ENV [A-Z_]+=' <<<"$stage")
 envs+=("PORT=$port" "LOG_FORMAT=ecs" "API_KEYS=smoke-key-1,reader:smoke-read-2:read")
+printf '%s\n' "${envs[@]}" | grep -qx 'SPRING_PROFILES_ACTIVE=prod' || fail "the image does not run the prod profile"
 
 entry="$(grep -E '^ENTRYPOINT ' <<<"$stage" | tail -1 | sed -E 's/^ENTRYPOINT \[//; s/\]$//; s/"//g; s/, */ /g')"
 [[ -n "$entry" ]] || fail "no ENTRYPOINT in the runtime stage"
 read -r -a command <<<"${entry//\/app\//$work/app/}"
-echo "==> starting: ${command[*]} (env: ${envs[*]//API_KEYS=*/API_KEYS=***})"
+
+# Without DB_URL the prod profile must refuse to start (no silent embedded H2 per container).
+echo "==> starting without DB_URL: must refuse"
+set +e
+(cd "$work/app" && exec timeout 120 env "${envs[@]}" "${command[@]}") >"$work/nodb.log" 2>&1
+nodb=$?
+set -e
+[[ $nodb -ne 0 && $nodb -ne 124 ]] || fail "started (or hung) without DB_URL under the prod profile (exit $nodb)"
+grep -q "The 'prod' profile is active" "$work/nodb.log" || { tail -n 30 "$work/nodb.log" >&2; fail "no clear message without DB_URL"; }
+[[ ! -e "$work/data/finetune-db.mv.db" ]] || fail "an H2 database was created under the prod profile"
+echo "ok   refuses to start without DB_URL (exit $nodb) and says why"
+envs+=("DB_URL=$db_url" "DB_USER=$db_user" "DB_PASSWORD=$db_password")
+# Flyway creates the smoke schema (the first of its schemas) before migrating into it
+[[ -n "${SMOKE_DB_URL:-}" ]] || envs+=("SPRING_FLYWAY_SCHEMAS=$schema")
+echo "==> starting: ${command[*]} (env names: $(printf '%s ' "${envs[@]%%=*}"))"
 started=$SECONDS
 (cd "$work/app" && exec env "${envs[@]}" "${command[@]}") >"$work/app.log" 2>&1 &
 pid=$!

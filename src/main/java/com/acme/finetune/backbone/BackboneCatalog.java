@@ -247,25 +247,30 @@ public class BackboneCatalog {
 		entity.inputSize = info.inputSize();
 		entity.stages = String.join(",", info.trainableStages().stream().map(Stage::id).toList());
 		entity.parameterTotals = this.json.writeValueAsString(info.parameterTotals());
+		entity.batchStatistics = info.batchStatisticsInTrainMode();
 		entity.inspectedSha256 = sha256;
 		entity.inspectedAt = Instant.now();
 		entity.refusal = null;
 	}
 
 	/**
-	 * What an uploaded backbone offers, as its inspection found: enough to count a job's
-	 * parameters without loading the module in this process.
+	 * What an uploaded backbone offers, as its sandboxed inspection found: enough to plan
+	 * a job (parameter counts, stages, BatchNorm behaviour) without loading the module in
+	 * this process. A backbone inspected before the BatchNorm behaviour was recorded is
+	 * inspected again, once, in the sandbox.
 	 */
 	public BackboneInfo inspection(String id) {
 		BackboneEntity b = this.uploaded.findById(id).orElseThrow(() -> ApiException.notFound("Backbone", id));
-		if (b.inspectedSha256 == null || b.parameterTotals == null) {
-			throw new ApiException(ProblemType.BACKBONE_UNAVAILABLE, "Backbone " + id + " has not been inspected");
+		Path file = acceptedFile(b);
+		if (b.parameterTotals == null || b.batchStatistics == null) {
+			accepted(b, inspect(file), b.inspectedSha256);
+			b = this.uploaded.save(b);
 		}
 		List<Stage> stages = b.stages.isEmpty() ? List.of()
 				: java.util.Arrays.stream(b.stages.split(",")).map(Stage::parse).toList();
 		Map<String, Long> totals = this.json.readValue(b.parameterTotals, new TypeReference<Map<String, Long>>() {
 		});
-		return new BackboneInfo(b.id, b.featureDim, b.inputSize, stages, "torchscript", totals);
+		return new BackboneInfo(b.id, b.featureDim, b.inputSize, stages, "torchscript", totals, b.batchStatistics);
 	}
 
 	/**

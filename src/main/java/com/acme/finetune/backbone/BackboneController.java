@@ -5,11 +5,14 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
+import com.acme.finetune.web.ETags;
 import com.acme.finetune.web.PageResponse;
 import com.acme.finetune.web.Paging;
 
 import org.springframework.data.domain.Sort;
+import org.springframework.http.HttpHeaders;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.DeleteMapping;
@@ -17,6 +20,7 @@ import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestMapping;
+import org.springframework.web.bind.annotation.RequestHeader;
 import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RequestPart;
 import org.springframework.web.bind.annotation.RestController;
@@ -28,8 +32,13 @@ class BackboneController {
 
 	private final BackboneCatalog catalog;
 
-	BackboneController(BackboneCatalog catalog) {
+	static final Paging.Listing LISTING = new Paging.Listing("backbones", Map.of("id", "id"), null, "id", Set.of("id"));
+
+	private final ETags etags;
+
+	BackboneController(BackboneCatalog catalog, ETags etags) {
 		this.catalog = catalog;
+		this.etags = etags;
 	}
 
 	/**
@@ -37,21 +46,22 @@ class BackboneController {
 	 * orders by id instead.
 	 */
 	@GetMapping
-	PageResponse<BackboneView> list(@RequestParam(defaultValue = "0") int page,
-			@RequestParam(defaultValue = "20") int size, @RequestParam(required = false) String sort) {
-		Paging paging = Paging.of(page, size, sort, Map.of("id", "id"), null);
+	ResponseEntity<PageResponse<BackboneView>> list(@RequestParam(defaultValue = "0") int page,
+			@RequestParam(defaultValue = "20") int size, @RequestParam(required = false) String sort,
+			@RequestParam(required = false) String pageToken) {
+		Paging paging = Paging.of(LISTING, "", page, size, sort, pageToken);
 		List<BackboneView> all = new ArrayList<>(this.catalog.list());
 		Sort.Order byId = paging.sort().getOrderFor("id");
 		if (byId != null) {
 			Comparator<BackboneView> order = Comparator.comparing(BackboneView::id);
 			all.sort(byId.isAscending() ? order : order.reversed());
 		}
-		return PageResponse.slice(all, paging);
+		return this.etags.ok(paging.slice(all, BackboneView::id).map((b) -> b));
 	}
 
 	@GetMapping("/{id}")
-	BackboneView get(@PathVariable String id) {
-		return this.catalog.get(id);
+	ResponseEntity<BackboneView> get(@PathVariable String id) {
+		return this.etags.ok(this.catalog.get(id));
 	}
 
 	@PostMapping(consumes = MediaType.MULTIPART_FORM_DATA_VALUE)
@@ -62,7 +72,11 @@ class BackboneController {
 	}
 
 	@DeleteMapping("/{id}")
-	ResponseEntity<Void> delete(@PathVariable String id) {
+	ResponseEntity<Void> delete(@PathVariable String id,
+			@RequestHeader(name = HttpHeaders.IF_MATCH, required = false) String ifMatch) {
+		if (ifMatch != null) {
+			this.etags.checkIfMatch(ifMatch, this.catalog.get(id));
+		}
 		this.catalog.delete(id);
 		return ResponseEntity.noContent().build();
 	}

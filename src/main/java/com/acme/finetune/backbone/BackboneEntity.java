@@ -43,4 +43,6 @@ class BackboneEntity {
 	/** Why a backbone from before inspection existed failed it on first use. */
 	String refusal;
 
+	Boolean batchStatistics;
+
 }

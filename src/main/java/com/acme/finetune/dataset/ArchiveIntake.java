@@ -77,7 +77,25 @@ final class ArchiveIntake {
 	 * outside the class folders that are not images (ignored)
 	 */
 	Extraction extract(Path archive, Path workDir) throws IOException {
+		return extract(archive, workDir, null);
+	}
+
+	/**
+	 * Extracts every file of an archive of images to classify: the same limits and
+	 * refusals of unsafe entries, nested archives and unusable paths as a dataset upload,
+	 * but a file that is not a valid image is handed to {@code rejected} (path, reason)
+	 * instead of refusing the archive, and any folder layout is accepted.
+	 * @return the images, in archive order
+	 */
+	List<ExtractedFile> extractImages(Path archive, Path workDir,
+			java.util.function.BiConsumer<String, String> rejected) throws IOException {
+		return extract(archive, workDir, rejected).images();
+	}
+
+	private Extraction extract(Path archive, Path workDir, java.util.function.BiConsumer<String, String> rejected)
+			throws IOException {
 		Run run = new Run(workDir, Files.size(archive));
+		run.rejected = rejected;
 		try (Entries entries = open(archive, run)) {
 			Entry entry;
 			while ((entry = run.next(entries)) != null) {
@@ -178,6 +196,9 @@ final class ArchiveIntake {
 		/** Entry data decompressed so far (tar headers are counted by the reader). */
 		private long totalBytes;
 
+		/** Where a lenient extraction sends the files it leaves out; null when strict. */
+		private java.util.function.BiConsumer<String, String> rejected;
+
 		Run(Path workDir, long archiveSize) {
 			this.workDir = workDir;
 			this.archiveSize = archiveSize;
@@ -249,6 +270,11 @@ final class ArchiveIntake {
 				this.files.add(new ExtractedFile(path, first.tempFile(), sha, size, first.width(), first.height()));
 				return;
 			}
+			if (size == 0 && this.rejected != null) {
+				this.rejected.accept(path, "empty file");
+				Files.delete(temp);
+				return;
+			}
 			if (size == 0) {
 				add(this.notImages, path, "empty file");
 				Files.delete(temp);
@@ -267,7 +293,10 @@ final class ArchiveIntake {
 				this.files.add(file);
 			}
 			catch (ImageInspector.InvalidImageException ex) {
-				if (ex.notAnImage()) {
+				if (this.rejected != null) {
+					this.rejected.accept(path, ex.getMessage());
+				}
+				else if (ex.notAnImage()) {
 					add(this.notImages, path, ex.getMessage());
 				}
 				else {
@@ -349,6 +378,9 @@ final class ArchiveIntake {
 			if (!this.unusablePaths.isEmpty()) {
 				throw this.unusablePaths.refusal(ProblemType.INVALID_DATASET_LAYOUT,
 						" entries have paths too long to store");
+			}
+			if (this.rejected != null) {
+				return new Extraction(this.files, List.of());
 			}
 			// a README or labels.csv next to the class folders is documentation, not a
 			// dataset file; inside a class folder a file that is not an image is an error

@@ -4,10 +4,12 @@ import java.net.URI;
 import java.util.Map;
 import java.util.UUID;
 
+import com.acme.finetune.web.ETags;
 import com.acme.finetune.web.IdempotencyKeys;
 import com.acme.finetune.web.PageResponse;
 import com.acme.finetune.web.Paging;
 
+import org.springframework.http.HttpHeaders;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.DeleteMapping;
@@ -34,10 +36,15 @@ class DatasetController {
 	private static final Map<String, String> SORTABLE = Map.of("createdAt", "createdAt", "name", "name", "imageCount",
 			"imageCount", "sizeBytes", "sizeBytes");
 
+	static final Paging.Listing LISTING = Paging.Listing.byCreation("datasets", SORTABLE, "createdAt,desc");
+
 	private final DatasetService datasets;
 
-	DatasetController(DatasetService datasets) {
+	private final ETags etags;
+
+	DatasetController(DatasetService datasets, ETags etags) {
 		this.datasets = datasets;
+		this.etags = etags;
 	}
 
 	@PostMapping(consumes = MediaType.MULTIPART_FORM_DATA_VALUE)
@@ -51,19 +58,23 @@ class DatasetController {
 	}
 
 	@GetMapping
-	PageResponse<DatasetSummary> list(@RequestParam(defaultValue = "0") int page,
-			@RequestParam(defaultValue = "20") int size, @RequestParam(required = false) String sort) {
-		Paging paging = Paging.of(page, size, sort, SORTABLE, "createdAt,desc");
-		return this.datasets.list(paging.page(), paging.size(), paging.sort());
+	ResponseEntity<PageResponse<DatasetSummary>> list(@RequestParam(defaultValue = "0") int page,
+			@RequestParam(defaultValue = "20") int size, @RequestParam(required = false) String sort,
+			@RequestParam(required = false) String pageToken) {
+		return this.etags.ok(this.datasets.list(Paging.of(LISTING, "", page, size, sort, pageToken)));
 	}
 
 	@GetMapping("/{id}")
-	DatasetSummary get(@PathVariable UUID id) {
-		return this.datasets.find(id);
+	ResponseEntity<DatasetSummary> get(@PathVariable UUID id) {
+		return this.etags.ok(this.datasets.find(id));
 	}
 
 	@DeleteMapping("/{id}")
-	ResponseEntity<Void> delete(@PathVariable UUID id) {
+	ResponseEntity<Void> delete(@PathVariable UUID id,
+			@RequestHeader(name = HttpHeaders.IF_MATCH, required = false) String ifMatch) {
+		if (ifMatch != null) {
+			this.etags.checkIfMatch(ifMatch, this.datasets.find(id));
+		}
 		this.datasets.delete(id);
 		return ResponseEntity.noContent().build();
 	}

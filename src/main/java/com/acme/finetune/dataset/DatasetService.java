@@ -29,12 +29,13 @@ import com.acme.finetune.training.TrainingData;
 import com.acme.finetune.web.ApiException;
 import com.acme.finetune.web.IdempotencyKeys;
 import com.acme.finetune.web.PageResponse;
+import com.acme.finetune.web.Paging;
 import com.acme.finetune.web.ProblemType;
 
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.core.io.InputStreamSource;
 import org.springframework.data.domain.PageRequest;
-import org.springframework.data.domain.Sort;
+import org.springframework.data.jpa.domain.Specification;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.jdbc.core.namedparam.NamedParameterJdbcTemplate;
 import org.springframework.stereotype.Service;
@@ -146,9 +147,87 @@ public class DatasetService {
 		});
 	}
 
-	PageResponse<DatasetSummary> list(int page, int size, Sort sort) {
-		return this.readOnly.execute((status) -> PageResponse
-			.of(this.repository.findAll(PageRequest.of(page, size, sort)), DatasetService::toSummary));
+	/**
+	 * The dataset's images with their paths in the uploaded archive, labels and split, in
+	 * upload order: what an evaluation scores a model on.
+	 * @throws ApiException (404) when there is no such dataset
+	 */
+	public List<LabelledImage> labelledImages(UUID id) {
+		return this.readOnly.execute((status) -> {
+			DatasetEntity dataset = load(id);
+			List<String> labels = dataset.getClasses().stream().map(DatasetEntity.DatasetClass::getLabel).toList();
+			List<LabelledImage> images = new ArrayList<>();
+			for (DatasetFileEntity file : this.repository.findFiles(id)) {
+				images.add(new LabelledImage(file.getPath(), this.store.blobPath(file.getSha256()),
+						labels.get(file.getLabelIndex()), DatasetFileEntity.VALIDATION.equals(file.getSplit())));
+			}
+			return List.copyOf(images);
+		});
+	}
+
+	/**
+	 * Extracts an uploaded archive of images to classify (zip or tar.gz, any folder
+	 * layout) with the safety of dataset intake: the same limits on entries, bytes and
+	 * compression ratio, the same refusals of unsafe entries and nested archives (the
+	 * whole upload is refused, nothing is kept), the same image checks; but files that
+	 * are not valid images go to {@code rejected} (path, reason) instead of refusing the
+	 * upload.
+	 * @param target an empty directory that receives the images
+	 * @return the images, with their paths in the archive
+	 */
+	public List<ArchiveImage> extractImages(InputStreamSource upload, Path target,
+			java.util.function.BiConsumer<String, String> rejected) {
+		DiskGuard disk = diskGuard();
+		Path archive = null;
+		try {
+			disk.require(0);
+			archive = this.store.createTempFile("images-", ".upload");
+			try (InputStream in = upload.getInputStream();
+					OutputStream out = disk.watch(Files.newOutputStream(archive))) {
+				in.transferTo(out);
+			}
+			return new ArchiveIntake(this.properties, disk).extractImages(archive, target, rejected)
+				.stream()
+				.map((f) -> new ArchiveImage(f.path(), f.tempFile()))
+				.toList();
+		}
+		catch (IOException | UncheckedIOException ex) {
+			if (DiskGuard.isDiskFull(ex)) {
+				throw DiskGuard.insufficientStorage();
+			}
+			throw (ex instanceof IOException io) ? new UncheckedIOException(io) : (UncheckedIOException) ex;
+		}
+		finally {
+			if (archive != null) {
+				try {
+					Files.deleteIfExists(archive);
+				}
+				catch (IOException ex) {
+					log.warn("Temporary upload {} was not deleted: {}", archive, ex.getMessage());
+				}
+			}
+		}
+	}
+
+	/** An image extracted from an archive: its path in the archive and its file. */
+	public record ArchiveImage(String path, Path file) {
+	}
+
+	/**
+	 * One image of a dataset.
+	 *
+	 * @param path its path in the uploaded archive
+	 * @param file where its bytes are stored
+	 */
+	public record LabelledImage(String path, Path file, String label, boolean validation) {
+	}
+
+	PageResponse<DatasetSummary> list(Paging paging) {
+		return this.readOnly.execute(
+				(status) -> paging
+					.read(this.repository, Specification.unrestricted(),
+							(e) -> Map.of("createdAt", e.getCreatedAt(), "id", e.getId()))
+					.map(DatasetService::toSummary));
 	}
 
 	/**

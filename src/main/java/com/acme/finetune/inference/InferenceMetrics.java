@@ -11,13 +11,18 @@ import io.micrometer.core.instrument.Timer;
 
 import org.springframework.stereotype.Component;
 
-/** Prediction latency, batch sizes, queue depth and the loaded-model cache. */
+/**
+ * Prediction and explanation latency, batch sizes, queue depth and the loaded-model
+ * cache.
+ */
 @Component
 class InferenceMetrics {
 
 	private final MeterRegistry registry;
 
 	private final Timer latency;
+
+	private final Timer explanationLatency;
 
 	private final DistributionSummary batchSize;
 
@@ -41,6 +46,12 @@ class InferenceMetrics {
 			.publishPercentileHistogram()
 			.minimumExpectedValue(1.0)
 			.maximumExpectedValue(256.0)
+			.register(registry);
+		this.explanationLatency = Timer.builder("finetune.explanation.latency")
+			.description("Time to answer a Grad-CAM explanation (decode, queue, forward and backward pass)")
+			.publishPercentileHistogram()
+			.minimumExpectedValue(Duration.ofMillis(1))
+			.maximumExpectedValue(Duration.ofSeconds(60))
 			.register(registry);
 		this.hits = cache("hit");
 		this.misses = cache("miss");
@@ -75,6 +86,22 @@ class InferenceMetrics {
 			.description("Heap held by decoded prediction images (decoding, queued or in a forward pass)")
 			.baseUnit("bytes")
 			.register(this.registry);
+	}
+
+	/**
+	 * One explanation request by outcome ({@code ok}, {@code invalid}, {@code not-found},
+	 * {@code not-explainable}, {@code busy}, {@code error}); the latency of answered
+	 * ones.
+	 */
+	void explanation(long nanos, String outcome) {
+		Counter.builder("finetune.explanations")
+			.description("Grad-CAM explanation requests by outcome")
+			.tag("outcome", outcome)
+			.register(this.registry)
+			.increment();
+		if ("ok".equals(outcome)) {
+			this.explanationLatency.record(Duration.ofNanos(nanos));
+		}
 	}
 
 	void latency(long nanos) {

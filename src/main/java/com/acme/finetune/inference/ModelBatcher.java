@@ -12,6 +12,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReadWriteLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.Function;
 
 import ai.djl.inference.Predictor;
 import ai.djl.modality.Classifications;
@@ -43,7 +44,7 @@ final class ModelBatcher implements AutoCloseable {
 	private static final Logger log = LoggerFactory.getLogger(ModelBatcher.class);
 
 	/** Tells one worker to stop once everything before it is done. */
-	private static final Item STOP = new Item(null, null);
+	private static final Item STOP = new Item(null, null, null, null);
 
 	/** How often a waiting worker looks again for requests it expects. */
 	private static final long POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
@@ -125,11 +126,45 @@ final class ModelBatcher implements AutoCloseable {
 			}
 			List<CompletableFuture<Classifications>> results = new ArrayList<>(images.size());
 			for (BufferedImage image : images) {
-				Item item = new Item(image, new CompletableFuture<>());
+				Item item = new Item(image, new CompletableFuture<>(), null, null);
 				results.add(item.result());
 				this.queue.add(item);
 			}
 			return results;
+		}
+		finally {
+			this.intake.readLock().unlock();
+		}
+	}
+
+	/**
+	 * Queues work other than a plain prediction (an explanation) to run on a worker
+	 * thread with the loaded model: it takes one place in the same bounded queue, runs
+	 * between batches, and never while the model is being closed.
+	 * @throws QueueFullException if the queue is full now
+	 * @throws ModelClosedException if the model was evicted meanwhile (load it again)
+	 */
+	<T> CompletableFuture<T> submitTask(Function<ModelArtifact, T> work)
+			throws QueueFullException, ModelClosedException {
+		this.intake.readLock().lock();
+		try {
+			if (this.closed) {
+				throw new ModelClosedException();
+			}
+			if (this.depth.incrementAndGet() > this.capacity) {
+				this.depth.decrementAndGet();
+				throw new QueueFullException();
+			}
+			CompletableFuture<T> result = new CompletableFuture<>();
+			this.queue.add(new Item(null, null, () -> {
+				try {
+					result.complete(work.apply(this.artifact));
+				}
+				catch (RuntimeException | Error ex) {
+					result.completeExceptionally(ex);
+				}
+			}, result));
+			return result;
 		}
 		finally {
 			this.intake.readLock().unlock();
@@ -149,6 +184,12 @@ final class ModelBatcher implements AutoCloseable {
 				if (first == STOP) {
 					break;
 				}
+				if (first.task() != null) {
+					this.depth.decrementAndGet();
+					first.task().run();
+					continue;
+				}
+				Item task = null;
 				List<Item> batch = new ArrayList<>(this.maxBatchSize);
 				batch.add(first);
 				long deadline = System.nanoTime() + this.maxDelayNanos;
@@ -170,10 +211,19 @@ final class ModelBatcher implements AutoCloseable {
 						stop = true;
 						break;
 					}
+					if (next.task() != null) {
+						// runs right after this batch
+						task = next;
+						break;
+					}
 					batch.add(next);
 				}
 				this.depth.addAndGet(-batch.size());
 				concurrency = run(predictor, batch);
+				if (task != null) {
+					this.depth.decrementAndGet();
+					task.task().run();
+				}
 			}
 		}
 		catch (InterruptedException ex) {
@@ -226,7 +276,14 @@ final class ModelBatcher implements AutoCloseable {
 		}
 		Item item;
 		while ((item = this.queue.poll()) != null) {
-			if (item != STOP) {
+			if (item == STOP) {
+				continue;
+			}
+			if (item.task() != null) {
+				// the task's own future fails: it runs against a closed model otherwise
+				item.taskResult().completeExceptionally(new ModelClosedException());
+			}
+			else {
 				item.result().completeExceptionally(new ModelClosedException());
 			}
 		}
@@ -263,7 +320,9 @@ final class ModelBatcher implements AutoCloseable {
 		}
 	}
 
-	private record Item(BufferedImage image, CompletableFuture<Classifications> result) {
+	/** An image to classify (with its result), or a task ({@link #submitTask}). */
+	private record Item(BufferedImage image, CompletableFuture<Classifications> result, Runnable task,
+			CompletableFuture<?> taskResult) {
 	}
 
 	/** A request in flight; closing it (once) ends the announcement. */

@@ -42,7 +42,7 @@ class PredictionService {
 	private static final int ATTEMPTS = 3;
 
 	/** Heap bytes per decoded pixel assumed before decoding (8-bit RGB(A) images). */
-	private static final int BYTES_PER_PIXEL = 4;
+	static final int BYTES_PER_PIXEL = 4;
 
 	private static final Logger log = LoggerFactory.getLogger(PredictionService.class);
 
@@ -147,7 +147,7 @@ class PredictionService {
 	 * Reads every image's header (nothing is decoded yet): formats, sizes and the pixels
 	 * the request declares in total are checked before any decoding work.
 	 */
-	private List<ImageDecoder.Plan> plan(List<MultipartFile> files, int resizeShorter) {
+	List<ImageDecoder.Plan> plan(List<MultipartFile> files, int resizeShorter) {
 		List<ImageDecoder.Plan> plans = new ArrayList<>(files.size());
 		long pixels = 0;
 		for (int i = 0; i < files.size(); i++) {
@@ -172,7 +172,7 @@ class PredictionService {
 		return plans;
 	}
 
-	private List<BufferedImage> decode(List<MultipartFile> files, int resizeShorter, long deadline) {
+	List<BufferedImage> decode(List<MultipartFile> files, int resizeShorter, long deadline) {
 		List<BufferedImage> images = new ArrayList<>(files.size());
 		for (int i = 0; i < files.size(); i++) {
 			MultipartFile file = files.get(i);
@@ -263,17 +263,17 @@ class PredictionService {
 		}
 	}
 
-	private ApiException busy(String detail) {
+	ApiException busy(String detail) {
 		return new ApiException(ProblemType.SERVICE_BUSY, detail).withHeader(HttpHeaders.RETRY_AFTER,
 				Long.toString(retryAfterSeconds()));
 	}
 
-	private long retryAfterSeconds() {
+	long retryAfterSeconds() {
 		return Math.max(1, (long) Math.ceil(this.properties.retryAfter().toMillis() / 1000.0));
 	}
 
 	/** PyTorch's allocator failing (its message), which reaches us as an engine error. */
-	private static boolean outOfNativeMemory(Throwable ex) {
+	static boolean outOfNativeMemory(Throwable ex) {
 		for (Throwable t = ex; t != null; t = (t.getCause() != t) ? t.getCause() : null) {
 			String message = (t.getMessage() != null) ? t.getMessage().toLowerCase(java.util.Locale.ROOT) : "";
 			if (message.contains("not enough memory") || message.contains("out of memory")) {
@@ -283,7 +283,7 @@ class PredictionService {
 		return false;
 	}
 
-	private static ApiException tooLarge(String detail) {
+	static ApiException tooLarge(String detail) {
 		return new ApiException(ProblemType.PAYLOAD_TOO_LARGE, detail);
 	}
 
@@ -292,7 +292,7 @@ class PredictionService {
 				List.of(Map.of("file", name, "reason", ex.getMessage())));
 	}
 
-	private static ApiException invalid(String field, String message) {
+	static ApiException invalid(String field, String message) {
 		return new ApiException(ProblemType.VALIDATION, "1 validation error in the request").with("errors",
 				List.of(Map.of("field", field, "message", message)));
 	}

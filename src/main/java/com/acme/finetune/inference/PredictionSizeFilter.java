@@ -15,7 +15,7 @@ import org.springframework.web.filter.OncePerRequestFilter;
 import org.springframework.web.servlet.HandlerExceptionResolver;
 
 /**
- * Refuses a prediction request whose {@code Content-Length} is over
+ * Refuses a prediction or explanation request whose {@code Content-Length} is over
  * {@code app.inference.max-request-size} before its body is read: the multipart limit of
  * the whole application is sized for dataset uploads (gigabytes), and the container
  * spools every part to disk before a controller runs. Requests without a length are
@@ -37,8 +37,13 @@ class PredictionSizeFilter extends OncePerRequestFilter {
 	@Override
 	protected boolean shouldNotFilter(HttpServletRequest request) {
 		String uri = request.getRequestURI();
-		return !"POST".equals(request.getMethod()) || !uri.startsWith("/api/v1/models/")
-				|| !uri.endsWith("/predictions");
+		if (!"POST".equals(request.getMethod())) {
+			return true;
+		}
+		boolean prediction = uri.startsWith("/api/v1/models/") && uri.endsWith("/predictions");
+		boolean explanation = (uri.startsWith("/api/v1/models/") || uri.startsWith("/api/v1/registered-models/"))
+				&& uri.endsWith("/explanations");
+		return !prediction && !explanation;
 	}
 
 	@Override

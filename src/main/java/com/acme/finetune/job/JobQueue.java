@@ -16,6 +16,7 @@ import com.github.kagkarlsson.scheduler.SchedulerName;
 import com.github.kagkarlsson.scheduler.task.CompletionHandler;
 import com.github.kagkarlsson.scheduler.task.FailureHandler;
 import com.github.kagkarlsson.scheduler.task.Task;
+import com.github.kagkarlsson.scheduler.task.TaskInstance;
 import com.github.kagkarlsson.scheduler.task.TaskInstanceId;
 import com.github.kagkarlsson.scheduler.task.helper.CustomTask;
 import com.github.kagkarlsson.scheduler.task.helper.OneTimeTask;
@@ -73,17 +74,27 @@ class JobQueue implements SmartLifecycle {
 
 	private volatile Scheduler callbackScheduler;
 
+	/** The other kinds of work run by the worker scheduler (evaluations, ...). */
+	private final Supplier<List<QueuedWork>> works;
+
 	@Autowired
 	JobQueue(DataSource dataSource, JobProperties properties, AppRoles roles, ObjectProvider<JobWork> executor,
-			ObjectProvider<JobCallbacks> callbacks) {
-		this(dataSource, properties, roles, executor::getObject, callbacks::getObject);
+			ObjectProvider<JobCallbacks> callbacks, ObjectProvider<QueuedWork> works) {
+		this(dataSource, properties, roles, executor::getObject, callbacks::getObject,
+				() -> works.orderedStream().toList());
+	}
+
+	JobQueue(DataSource dataSource, JobProperties properties, AppRoles roles, Supplier<JobWork> executor,
+			Supplier<JobCallbacks> callbacks) {
+		this(dataSource, properties, roles, executor, callbacks, List::of);
 	}
 
 	/**
 	 * The work and callbacks are looked up lazily: they depend on the queue themselves.
 	 */
 	JobQueue(DataSource dataSource, JobProperties properties, AppRoles roles, Supplier<JobWork> executor,
-			Supplier<JobCallbacks> callbacks) {
+			Supplier<JobCallbacks> callbacks, Supplier<List<QueuedWork>> works) {
+		this.works = works;
 		this.properties = properties;
 		this.roles = roles;
 		// enqueueing takes part in the caller's transaction, so a job row and its
@@ -114,7 +125,10 @@ class JobQueue implements SmartLifecycle {
 		// on the callback scheduler, which runs on every node with threads of its own, so
 		// a worker busy training does not delay it
 		this.sweepTask = Tasks.recurring(SWEEP_TASK, FixedDelay.of(leaseTimeout(properties)))
-			.execute((instance, context) -> executor.get().reviveOrphans());
+			.execute((instance, context) -> {
+				executor.get().reviveOrphans();
+				reviveOrphanedWork();
+			});
 		this.client = SchedulerClient.Builder.create(this.dataSource, List.of(this.trainTask)).build();
 		this.callbackClient = SchedulerClient.Builder.create(this.dataSource, List.of(this.callbackTask))
 			.tableName(CALLBACK_TABLE)
@@ -124,6 +138,60 @@ class JobQueue implements SmartLifecycle {
 	/** Queues a job for training; runs in the caller's transaction. */
 	void enqueue(UUID jobId) {
 		this.client.schedule(this.trainTask.instance(jobId.toString()), Instant.now());
+	}
+
+	/**
+	 * Queues an item of another kind of {@link QueuedWork}; in the caller's transaction.
+	 */
+	void enqueue(String kind, UUID id) {
+		this.client.scheduleIfNotExists(new TaskInstance<Void>(kind, id.toString()), Instant.now());
+	}
+
+	/** Removes an item's execution if no worker has picked it yet. */
+	void dequeue(String kind, UUID id) {
+		try {
+			this.client.cancel(TaskInstanceId.of(kind, id.toString()));
+		}
+		catch (RuntimeException ex) {
+			// already picked or gone: the worker sees the item is no longer queued
+		}
+	}
+
+	/**
+	 * Queues again the active items of other kinds whose execution was lost, as
+	 * {@link JobWork#reviveOrphans} does for jobs.
+	 */
+	private void reviveOrphanedWork() {
+		Instant before = Instant.now().minus(leaseTimeout(this.properties));
+		for (QueuedWork work : this.works.get()) {
+			for (UUID id : work.activeSince(before)) {
+				if (this.client.scheduleIfNotExists(new TaskInstance<Void>(work.kind(), id.toString()),
+						Instant.now())) {
+					log.warn("{} {} was active with no execution in the queue; queued it again", work.kind(), id);
+				}
+			}
+		}
+	}
+
+	/** The worker-side task of one kind of work, with the training task's handlers. */
+	private CustomTask<Void> task(QueuedWork work) {
+		return Tasks.custom(work.kind(), Void.class).onDeadExecution((complete, operations) -> {
+			UUID id = UUID.fromString(complete.getExecution().taskInstance.getId());
+			if (work.workerDied(id)) {
+				operations.reschedule(complete, Instant.now().plus(this.properties.retryDelay()));
+			}
+			else {
+				operations.stop();
+			}
+		})
+			.onFailure(new FailureHandler.OnFailureRetryLater<>(this.properties.retryDelay()))
+			.execute((instance, context) -> {
+				UUID id = UUID.fromString(instance.getId());
+				return work.execute(id, this.nodeName, () -> context.getSchedulerState().isShuttingDown())
+						? (complete, operations) -> operations.reschedule(complete,
+								Instant.now().plus(this.properties.retryDelay()))
+						: new CompletionHandler.OnCompleteRemove<>();
+			});
 	}
 
 	/** Removes a queued job's execution if no worker has picked it yet. */
@@ -175,7 +243,10 @@ class JobQueue implements SmartLifecycle {
 			log.info("Node {} has no worker role: jobs are queued here but run elsewhere", this.nodeName);
 			return;
 		}
-		this.scheduler = Scheduler.create(this.dataSource, List.<Task<?>>of(this.trainTask))
+		List<Task<?>> tasks = new java.util.ArrayList<>();
+		tasks.add(this.trainTask);
+		this.works.get().forEach((work) -> tasks.add(task(work)));
+		this.scheduler = Scheduler.create(this.dataSource, tasks)
 			.schedulerName(new SchedulerName.Fixed(this.nodeName))
 			.threads(this.properties.maxConcurrentJobs())
 			.pollingInterval(this.properties.pollingInterval())

@@ -11,14 +11,14 @@ import com.acme.finetune.training.EpochMetrics;
 import com.acme.finetune.web.ApiException;
 import com.acme.finetune.web.IdempotencyKeys;
 import com.acme.finetune.web.PageResponse;
+import com.acme.finetune.web.Paging;
 import com.acme.finetune.web.ProblemType;
 import com.acme.finetune.webhook.WebhookTargets;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.ObjectMapper;
 
-import org.springframework.data.domain.Page;
-import org.springframework.data.domain.Pageable;
+import org.springframework.data.jpa.domain.Specification;
 import org.springframework.stereotype.Service;
 import org.springframework.transaction.annotation.Transactional;
 import org.springframework.transaction.support.TransactionTemplate;
@@ -213,22 +213,21 @@ public class JobService {
 	}
 
 	@Transactional(readOnly = true)
-	public PageResponse<JobView> list(JobStatus status, Pageable pageable) {
-		return list(status, null, pageable);
+	public PageResponse<JobView> list(JobStatus status, Paging paging) {
+		return list(status, null, paging);
 	}
 
 	/** Jobs, optionally only those with a status or the trials of a sweep. */
 	@Transactional(readOnly = true)
-	public PageResponse<JobView> list(JobStatus status, UUID sweepId, Pageable pageable) {
-		Page<JobEntity> page;
+	public PageResponse<JobView> list(JobStatus status, UUID sweepId, Paging paging) {
+		Specification<JobEntity> filter = Specification.unrestricted();
+		if (status != null) {
+			filter = filter.and((root, query, cb) -> cb.equal(root.get("status"), status));
+		}
 		if (sweepId != null) {
-			page = (status != null) ? this.jobs.findByStatusAndSweepId(status, sweepId, pageable)
-					: this.jobs.findBySweepId(sweepId, pageable);
+			filter = filter.and((root, query, cb) -> cb.equal(root.get("sweepId"), sweepId));
 		}
-		else {
-			page = (status != null) ? this.jobs.findByStatus(status, pageable) : this.jobs.findAll(pageable);
-		}
-		return PageResponse.of(page, this::view);
+		return paging.read(this.jobs, filter, (e) -> Map.of("createdAt", e.createdAt, "id", e.id)).map(this::view);
 	}
 
 	@Transactional(readOnly = true)

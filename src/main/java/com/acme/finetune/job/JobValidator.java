@@ -7,6 +7,7 @@ import java.util.Map;
 import com.acme.finetune.backbone.BackboneCatalog;
 import com.acme.finetune.dataset.DatasetService;
 import com.acme.finetune.djl.DjlRuntime;
+import com.acme.finetune.training.BackboneInfo;
 import com.acme.finetune.training.BaseModel;
 import com.acme.finetune.training.FineTuner;
 import com.acme.finetune.training.InvalidBackboneException;
@@ -96,7 +97,10 @@ public class JobValidator {
 		Stage upTo = Stage.parse(spec.freeze().upTo());
 		this.djl.engine();
 		Hyperparameters hp = JobSpecs.hyperparameters(spec.hyperparameters());
-		RecipePlan plan = new FineTuner().plan(base, data.labels().size(), JobSpecs.schedule(spec),
+		// an uploaded graph is planned from its sandboxed inspection, never run here
+		BackboneInfo inspected = (base.kind() == BaseModel.Kind.TORCHSCRIPT) ? this.backbones.inspection(base.id())
+				: null;
+		RecipePlan plan = new FineTuner().plan(base, inspected, data.labels().size(), JobSpecs.schedule(spec),
 				JobSpecs.batchNorm(spec), hp.imageSize());
 		RecipePlan.PhasePlan first = plan.phases().get(0);
 		FineTuner.CacheDecision cache = FineTuner.embeddingCache(first.parameters(), hp);

@@ -25,6 +25,7 @@ import com.acme.finetune.training.ModelArtifact;
 import com.acme.finetune.training.UnsafeTorchScriptException;
 import com.acme.finetune.web.ApiException;
 import com.acme.finetune.web.PageResponse;
+import com.acme.finetune.web.Paging;
 import com.acme.finetune.web.ProblemType;
 import tools.jackson.core.type.TypeReference;
 import tools.jackson.databind.ObjectMapper;
@@ -32,8 +33,7 @@ import tools.jackson.databind.ObjectMapper;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.context.ApplicationEventPublisher;
 import org.springframework.dao.DataIntegrityViolationException;
-import org.springframework.data.domain.Page;
-import org.springframework.data.domain.Pageable;
+import org.springframework.data.jpa.domain.Specification;
 import org.springframework.stereotype.Service;
 import org.springframework.transaction.annotation.Propagation;
 import org.springframework.transaction.annotation.Transactional;
@@ -219,10 +219,11 @@ public class ModelCatalog {
 	}
 
 	@Transactional(readOnly = true)
-	public PageResponse<ModelView> list(Pageable pageable) {
-		Page<ModelEntity> page = this.models.findAll(pageable);
-		Map<UUID, List<ModelView.Registration>> registered = registrationsOf(page.getContent());
-		return PageResponse.of(page, (e) -> view(e, registered));
+	public PageResponse<ModelView> list(Paging paging) {
+		Paging.Window<ModelEntity> page = paging.read(this.models, Specification.unrestricted(),
+				(e) -> Map.of("createdAt", e.createdAt, "id", e.id));
+		Map<UUID, List<ModelView.Registration>> registered = registrationsOf(page.content());
+		return page.map((e) -> view(e, registered));
 	}
 
 	/**

@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.util.Map;
 import java.util.UUID;
 
+import com.acme.finetune.web.ETags;
 import com.acme.finetune.web.PageResponse;
 import com.acme.finetune.web.Paging;
 
@@ -16,6 +17,7 @@ import org.springframework.web.bind.annotation.DeleteMapping;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.RequestMapping;
+import org.springframework.web.bind.annotation.RequestHeader;
 import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
 
@@ -33,24 +35,30 @@ class ModelController {
 	private static final Map<String, String> SORTABLE = Map.of("createdAt", "createdAt", "name", "name", "sizeBytes",
 			"sizeBytes");
 
+	static final Paging.Listing LISTING = Paging.Listing.byCreation("models", SORTABLE, "createdAt,desc");
+
 	private final ModelCatalog catalog;
 
 	private final ModelExports exports;
 
-	ModelController(ModelCatalog catalog, ModelExports exports) {
+	private final ETags etags;
+
+	ModelController(ModelCatalog catalog, ModelExports exports, ETags etags) {
+		this.etags = etags;
 		this.catalog = catalog;
 		this.exports = exports;
 	}
 
 	@GetMapping
-	PageResponse<ModelView> list(@RequestParam(defaultValue = "0") int page,
-			@RequestParam(defaultValue = "20") int size, @RequestParam(required = false) String sort) {
-		return this.catalog.list(Paging.of(page, size, sort, SORTABLE, "createdAt,desc").pageable());
+	ResponseEntity<PageResponse<ModelView>> list(@RequestParam(defaultValue = "0") int page,
+			@RequestParam(defaultValue = "20") int size, @RequestParam(required = false) String sort,
+			@RequestParam(required = false) String pageToken) {
+		return this.etags.ok(this.catalog.list(Paging.of(LISTING, "", page, size, sort, pageToken)));
 	}
 
 	@GetMapping("/{id}")
-	ModelView get(@PathVariable UUID id) {
-		return this.catalog.get(id);
+	ResponseEntity<ModelView> get(@PathVariable UUID id) {
+		return this.etags.ok(this.catalog.get(id));
 	}
 
 	/**
@@ -106,7 +114,11 @@ class ModelController {
 	}
 
 	@DeleteMapping("/{id}")
-	ResponseEntity<Void> delete(@PathVariable UUID id) {
+	ResponseEntity<Void> delete(@PathVariable UUID id,
+			@RequestHeader(name = HttpHeaders.IF_MATCH, required = false) String ifMatch) {
+		if (ifMatch != null) {
+			this.etags.checkIfMatch(ifMatch, this.catalog.get(id));
+		}
 		this.catalog.delete(id);
 		return ResponseEntity.noContent().build();
 	}

@@ -3,8 +3,10 @@ package com.acme.finetune.registry;
 import java.net.URI;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 
+import com.acme.finetune.inference.ModelExplanations;
 import com.acme.finetune.inference.ModelPredictions;
 import com.acme.finetune.registry.RegistryViews.AliasMove;
 import com.acme.finetune.registry.RegistryViews.AliasView;
@@ -13,6 +15,7 @@ import com.acme.finetune.registry.RegistryViews.RegisteredModelView;
 import com.acme.finetune.registry.RegistryViews.RoutedPrediction;
 import com.acme.finetune.registry.RegistryViews.VersionView;
 import com.acme.finetune.security.CallerIdentity;
+import com.acme.finetune.web.ETags;
 import com.acme.finetune.web.IdempotencyKeys;
 import com.acme.finetune.web.PageResponse;
 import com.acme.finetune.web.Paging;
@@ -28,6 +31,7 @@ import jakarta.validation.constraints.NotNull;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.ObjectMapper;
 
+import org.springframework.http.HttpHeaders;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.DeleteMapping;
@@ -58,6 +62,14 @@ class RegisteredModelController {
 
 	private static final Map<String, String> VERSIONS_SORTABLE = Map.of("version", "version", "createdAt", "createdAt");
 
+	static final Paging.Listing NAMES = new Paging.Listing("registered-models", NAMES_SORTABLE, "name,asc", "name",
+			Set.of("name", "createdAt"));
+
+	static final Paging.Listing VERSIONS = new Paging.Listing("versions", VERSIONS_SORTABLE, "version,desc", "version",
+			Set.of("version", "createdAt"));
+
+	static final Paging.Listing HISTORY = new Paging.Listing("alias-history", Map.of(), "id,desc", "id", Set.of("id"));
+
 	private static final String PROBLEM = "#/components/schemas/Problem";
 
 	static final String IDEMPOTENCY_SCOPE = "registered-model-versions";
@@ -66,16 +78,22 @@ class RegisteredModelController {
 
 	private final ModelPredictions predictions;
 
+	private final ModelExplanations explanations;
+
 	private final RegistryMetrics metrics;
 
 	private final IdempotencyKeys idempotency;
 
 	private final ObjectMapper json;
 
-	RegisteredModelController(RegisteredModels registry, ModelPredictions predictions, RegistryMetrics metrics,
-			IdempotencyKeys idempotency, ObjectMapper json) {
+	private final ETags etags;
+
+	RegisteredModelController(RegisteredModels registry, ModelPredictions predictions, ModelExplanations explanations,
+			RegistryMetrics metrics, IdempotencyKeys idempotency, ObjectMapper json, ETags etags) {
+		this.etags = etags;
 		this.registry = registry;
 		this.predictions = predictions;
+		this.explanations = explanations;
 		this.metrics = metrics;
 		this.idempotency = idempotency;
 		this.json = json;
@@ -103,9 +121,10 @@ class RegisteredModelController {
 			description = "Invalid name, alias, version or body (errors[] lists each problem)",
 			content = @Content(mediaType = "application/problem+json", schema = @Schema(ref = PROBLEM)))
 	@GetMapping
-	PageResponse<RegisteredModelSummary> list(@RequestParam(defaultValue = "0") int page,
-			@RequestParam(defaultValue = "20") int size, @RequestParam(required = false) String sort) {
-		return this.registry.list(Paging.of(page, size, sort, NAMES_SORTABLE, "name,asc", "name").pageable());
+	ResponseEntity<PageResponse<RegisteredModelSummary>> list(@RequestParam(defaultValue = "0") int page,
+			@RequestParam(defaultValue = "20") int size, @RequestParam(required = false) String sort,
+			@RequestParam(required = false) String pageToken) {
+		return this.etags.ok(this.registry.list(Paging.of(NAMES, "", page, size, sort, pageToken)));
 	}
 
 	@Operation(summary = "A registered model with its versions (metrics, lineage) and aliases")
@@ -116,8 +135,8 @@ class RegisteredModelController {
 	@ApiResponse(responseCode = "404", description = "No such registered model, version or alias",
 			content = @Content(mediaType = "application/problem+json", schema = @Schema(ref = PROBLEM)))
 	@GetMapping("/{name}")
-	RegisteredModelView get(@PathVariable String name) {
-		return this.registry.get(name);
+	ResponseEntity<RegisteredModelView> get(@PathVariable String name) {
+		return this.etags.ok(this.registry.get(name));
 	}
 
 	/**
@@ -133,8 +152,9 @@ class RegisteredModelController {
 	@ApiResponse(responseCode = "404", description = "No such registered model, version or alias",
 			content = @Content(mediaType = "application/problem+json", schema = @Schema(ref = PROBLEM)))
 	@PatchMapping(path = "/{name}", consumes = { MediaType.APPLICATION_JSON_VALUE, "application/merge-patch+json" })
-	RegisteredModelView update(@PathVariable String name, @RequestBody JsonNode patch) {
-		return this.registry.update(name, patch);
+	ResponseEntity<RegisteredModelView> update(@PathVariable String name, @RequestBody JsonNode patch,
+			@RequestHeader(name = HttpHeaders.IF_MATCH, required = false) String ifMatch) {
+		return this.etags.ok(this.registry.update(name, patch, (current) -> this.etags.checkIfMatch(ifMatch, current)));
 	}
 
 	/**
@@ -154,8 +174,9 @@ class RegisteredModelController {
 			content = @Content(mediaType = "application/problem+json", schema = @Schema(ref = PROBLEM)))
 	@DeleteMapping("/{name}")
 	ResponseEntity<Void> delete(@PathVariable String name,
-			@RequestParam(name = "force", defaultValue = "false") boolean force) {
-		this.registry.delete(name, force);
+			@RequestParam(name = "force", defaultValue = "false") boolean force,
+			@RequestHeader(name = HttpHeaders.IF_MATCH, required = false) String ifMatch) {
+		this.registry.delete(name, force, (current) -> this.etags.checkIfMatch(ifMatch, current));
 		return ResponseEntity.noContent().build();
 	}
 
@@ -197,10 +218,11 @@ class RegisteredModelController {
 	@ApiResponse(responseCode = "404", description = "No such registered model, version or alias",
 			content = @Content(mediaType = "application/problem+json", schema = @Schema(ref = PROBLEM)))
 	@GetMapping("/{name}/versions")
-	PageResponse<VersionView> versions(@PathVariable String name, @RequestParam(defaultValue = "0") int page,
-			@RequestParam(defaultValue = "20") int size, @RequestParam(required = false) String sort) {
-		return this.registry.versions(name,
-				Paging.of(page, size, sort, VERSIONS_SORTABLE, "version,desc", "version").pageable());
+	ResponseEntity<PageResponse<VersionView>> versions(@PathVariable String name,
+			@RequestParam(defaultValue = "0") int page, @RequestParam(defaultValue = "20") int size,
+			@RequestParam(required = false) String sort, @RequestParam(required = false) String pageToken) {
+		return this.etags
+			.ok(this.registry.versions(name, Paging.of(VERSIONS, "name=" + name, page, size, sort, pageToken)));
 	}
 
 	@Operation(summary = "One version")
@@ -211,8 +233,8 @@ class RegisteredModelController {
 	@ApiResponse(responseCode = "404", description = "No such registered model, version or alias",
 			content = @Content(mediaType = "application/problem+json", schema = @Schema(ref = PROBLEM)))
 	@GetMapping("/{name}/versions/{version}")
-	VersionView version(@PathVariable String name, @PathVariable int version) {
-		return this.registry.version(name, version);
+	ResponseEntity<VersionView> version(@PathVariable String name, @PathVariable int version) {
+		return this.etags.ok(this.registry.version(name, version));
 	}
 
 	/** Unregisters a version (the model stays); 409 while an alias points to it. */
@@ -228,8 +250,9 @@ class RegisteredModelController {
 			description = "An alias points there (type aliased-model), or a conflicting registration",
 			content = @Content(mediaType = "application/problem+json", schema = @Schema(ref = PROBLEM)))
 	@DeleteMapping("/{name}/versions/{version}")
-	ResponseEntity<Void> deleteVersion(@PathVariable String name, @PathVariable int version) {
-		this.registry.deleteVersion(name, version);
+	ResponseEntity<Void> deleteVersion(@PathVariable String name, @PathVariable int version,
+			@RequestHeader(name = HttpHeaders.IF_MATCH, required = false) String ifMatch) {
+		this.registry.deleteVersion(name, version, (current) -> this.etags.checkIfMatch(ifMatch, current));
 		return ResponseEntity.noContent().build();
 	}
 
@@ -241,8 +264,8 @@ class RegisteredModelController {
 	@ApiResponse(responseCode = "404", description = "No such registered model, version or alias",
 			content = @Content(mediaType = "application/problem+json", schema = @Schema(ref = PROBLEM)))
 	@GetMapping("/{name}/aliases")
-	List<AliasView> aliases(@PathVariable String name) {
-		return this.registry.aliases(name);
+	ResponseEntity<List<AliasView>> aliases(@PathVariable String name) {
+		return this.etags.ok(this.registry.aliases(name));
 	}
 
 	@Operation(summary = "Where an alias points",
@@ -254,8 +277,8 @@ class RegisteredModelController {
 	@ApiResponse(responseCode = "404", description = "No such registered model, version or alias",
 			content = @Content(mediaType = "application/problem+json", schema = @Schema(ref = PROBLEM)))
 	@GetMapping("/{name}/aliases/{alias}")
-	AliasView alias(@PathVariable String name, @PathVariable String alias) {
-		return this.registry.alias(name, alias);
+	ResponseEntity<AliasView> alias(@PathVariable String name, @PathVariable String alias) {
+		return this.etags.ok(this.registry.alias(name, alias));
 	}
 
 	/**
@@ -271,9 +294,13 @@ class RegisteredModelController {
 	@ApiResponse(responseCode = "404", description = "No such registered model, version or alias",
 			content = @Content(mediaType = "application/problem+json", schema = @Schema(ref = PROBLEM)))
 	@PutMapping(path = "/{name}/aliases/{alias}", consumes = MediaType.APPLICATION_JSON_VALUE)
-	AliasView moveAlias(@PathVariable String name, @PathVariable String alias, @Valid @RequestBody AliasTarget body,
+	ResponseEntity<AliasView> moveAlias(@PathVariable String name, @PathVariable String alias,
+			@Valid @RequestBody AliasTarget body,
+			@RequestHeader(name = HttpHeaders.IF_MATCH, required = false) String ifMatch,
+			@RequestHeader(name = HttpHeaders.IF_NONE_MATCH, required = false) String ifNoneMatch,
 			HttpServletRequest request) {
-		return this.registry.moveAlias(name, alias, body.version(), CallerIdentity.of(request));
+		return this.etags.ok(this.registry.moveAlias(name, alias, body.version(), CallerIdentity.of(request),
+				(current) -> this.etags.check(ifMatch, ifNoneMatch, current)));
 	}
 
 	@Operation(summary = "Delete an alias (recorded)")
@@ -285,8 +312,9 @@ class RegisteredModelController {
 			content = @Content(mediaType = "application/problem+json", schema = @Schema(ref = PROBLEM)))
 	@DeleteMapping("/{name}/aliases/{alias}")
 	ResponseEntity<Void> deleteAlias(@PathVariable String name, @PathVariable String alias,
-			HttpServletRequest request) {
-		this.registry.deleteAlias(name, alias, CallerIdentity.of(request));
+			@RequestHeader(name = HttpHeaders.IF_MATCH, required = false) String ifMatch, HttpServletRequest request) {
+		this.registry.deleteAlias(name, alias, CallerIdentity.of(request),
+				(current) -> this.etags.checkIfMatch(ifMatch, current));
 		return ResponseEntity.noContent().build();
 	}
 
@@ -300,10 +328,11 @@ class RegisteredModelController {
 	@ApiResponse(responseCode = "404", description = "No such registered model, version or alias",
 			content = @Content(mediaType = "application/problem+json", schema = @Schema(ref = PROBLEM)))
 	@GetMapping("/{name}/aliases/{alias}/history")
-	PageResponse<AliasMove> history(@PathVariable String name, @PathVariable String alias,
-			@RequestParam(defaultValue = "0") int page, @RequestParam(defaultValue = "50") int size) {
-		Paging paging = Paging.of(page, size, null, Map.of(), null);
-		return this.registry.history(name, alias, paging.page(), paging.size());
+	ResponseEntity<PageResponse<AliasMove>> history(@PathVariable String name, @PathVariable String alias,
+			@RequestParam(defaultValue = "0") int page, @RequestParam(defaultValue = "50") int size,
+			@RequestParam(required = false) String pageToken) {
+		return this.etags.ok(this.registry.history(name, alias,
+				Paging.of(HISTORY, "name=" + name + "&alias=" + alias, page, size, null, pageToken)));
 	}
 
 	/** Predicts with the version the alias points to when the request arrives. */
@@ -355,6 +384,67 @@ class RegisteredModelController {
 			@RequestPart(name = "image", required = false) List<MultipartFile> images,
 			@RequestParam(name = "topK", required = false) Integer topK) {
 		return predict(this.registry.resolveVersion(name, version), null, images, topK);
+	}
+
+	/** Explains with the version the alias points to when the request arrives. */
+	@Operation(summary = "Grad-CAM explanation with the version an alias points to",
+			description = "Same request and responses as POST /models/{id}/explanations.",
+			responses = {
+					@ApiResponse(responseCode = "400",
+							description = "Invalid name or alias, no image, or a label the model does not know",
+							content = @Content(mediaType = "application/problem+json",
+									schema = @Schema(ref = PROBLEM))),
+					@ApiResponse(responseCode = "404", description = "No such registered model, version or alias",
+							content = @Content(mediaType = "application/problem+json",
+									schema = @Schema(ref = PROBLEM))),
+					@ApiResponse(responseCode = "415", description = "Not an image in a supported format",
+							content = @Content(mediaType = "application/problem+json",
+									schema = @Schema(ref = PROBLEM))),
+					@ApiResponse(responseCode = "422",
+							description = "A corrupt image, or a backbone Grad-CAM cannot explain (not-explainable)",
+							content = @Content(mediaType = "application/problem+json",
+									schema = @Schema(ref = PROBLEM))),
+					@ApiResponse(responseCode = "503", description = "The model's queue is full (Retry-After)",
+							content = @Content(mediaType = "application/problem+json",
+									schema = @Schema(ref = PROBLEM))) })
+	@ApiResponse(responseCode = "200", description = "The heat map (PNG, or JSON with Accept: application/json)")
+	@PostMapping(path = "/{name}/aliases/{alias}/explanations", consumes = MediaType.MULTIPART_FORM_DATA_VALUE,
+			produces = { MediaType.IMAGE_PNG_VALUE, MediaType.APPLICATION_JSON_VALUE })
+	ResponseEntity<?> explainByAlias(@PathVariable String name, @PathVariable String alias,
+			@RequestPart(name = "image", required = false) List<MultipartFile> images,
+			@RequestParam(name = "label", required = false) String label,
+			@RequestHeader(name = HttpHeaders.ACCEPT, required = false) String accept) {
+		return this.explanations.explain(this.registry.resolveAlias(name, alias).modelId(), images, label, accept);
+	}
+
+	@Operation(summary = "Grad-CAM explanation with one version",
+			description = "Same request and responses as POST /models/{id}/explanations.",
+			responses = {
+					@ApiResponse(responseCode = "400",
+							description = "Invalid name or version, no image, or a label the model does not know",
+							content = @Content(mediaType = "application/problem+json",
+									schema = @Schema(ref = PROBLEM))),
+					@ApiResponse(responseCode = "404", description = "No such registered model, version or alias",
+							content = @Content(mediaType = "application/problem+json",
+									schema = @Schema(ref = PROBLEM))),
+					@ApiResponse(responseCode = "415", description = "Not an image in a supported format",
+							content = @Content(mediaType = "application/problem+json",
+									schema = @Schema(ref = PROBLEM))),
+					@ApiResponse(responseCode = "422",
+							description = "A corrupt image, or a backbone Grad-CAM cannot explain (not-explainable)",
+							content = @Content(mediaType = "application/problem+json",
+									schema = @Schema(ref = PROBLEM))),
+					@ApiResponse(responseCode = "503", description = "The model's queue is full (Retry-After)",
+							content = @Content(mediaType = "application/problem+json",
+									schema = @Schema(ref = PROBLEM))) })
+	@ApiResponse(responseCode = "200", description = "The heat map (PNG, or JSON with Accept: application/json)")
+	@PostMapping(path = "/{name}/versions/{version}/explanations", consumes = MediaType.MULTIPART_FORM_DATA_VALUE,
+			produces = { MediaType.IMAGE_PNG_VALUE, MediaType.APPLICATION_JSON_VALUE })
+	ResponseEntity<?> explainByVersion(@PathVariable String name, @PathVariable int version,
+			@RequestPart(name = "image", required = false) List<MultipartFile> images,
+			@RequestParam(name = "label", required = false) String label,
+			@RequestHeader(name = HttpHeaders.ACCEPT, required = false) String accept) {
+		return this.explanations.explain(this.registry.resolveVersion(name, version).modelId(), images, label, accept);
 	}
 
 	/**

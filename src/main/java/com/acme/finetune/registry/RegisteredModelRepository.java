@@ -6,12 +6,14 @@ import java.util.Optional;
 import jakarta.persistence.LockModeType;
 
 import org.springframework.data.jpa.repository.JpaRepository;
+import org.springframework.data.jpa.repository.JpaSpecificationExecutor;
 import org.springframework.data.jpa.repository.Lock;
 import org.springframework.data.jpa.repository.Modifying;
 import org.springframework.data.jpa.repository.Query;
 import org.springframework.data.repository.query.Param;
 
-interface RegisteredModelRepository extends JpaRepository<RegisteredModelEntity, String> {
+interface RegisteredModelRepository
+		extends JpaRepository<RegisteredModelEntity, String>, JpaSpecificationExecutor<RegisteredModelEntity> {
 
 	/**
 	 * The row, locked until the transaction ends: writes to one name run one after the

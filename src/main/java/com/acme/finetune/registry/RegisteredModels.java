@@ -23,16 +23,14 @@ import com.acme.finetune.registry.RegistryViews.RegisteredModelView;
 import com.acme.finetune.registry.RegistryViews.VersionView;
 import com.acme.finetune.web.ApiException;
 import com.acme.finetune.web.PageResponse;
+import com.acme.finetune.web.Paging;
 import com.acme.finetune.web.ProblemType;
 import tools.jackson.core.type.TypeReference;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.ObjectMapper;
 
 import org.springframework.dao.DataIntegrityViolationException;
-import org.springframework.data.domain.Page;
-import org.springframework.data.domain.PageRequest;
-import org.springframework.data.domain.Pageable;
-import org.springframework.data.domain.Sort;
+import org.springframework.data.jpa.domain.Specification;
 import org.springframework.stereotype.Service;
 import org.springframework.transaction.TransactionDefinition;
 import org.springframework.transaction.annotation.Transactional;
@@ -86,7 +84,7 @@ public class RegisteredModels implements ModelRegistrations {
 	}
 
 	/** A name and version resolved for a request. */
-	record Target(String name, int version, UUID modelId) {
+	public record Target(String name, int version, UUID modelId) {
 	}
 
 	// ---- writes
@@ -184,7 +182,7 @@ public class RegisteredModels implements ModelRegistrations {
 	 * member set to null removes it.
 	 */
 	@Transactional
-	RegisteredModelView update(String name, JsonNode patch) {
+	RegisteredModelView update(String name, JsonNode patch, Consumer<Object> precondition) {
 		checkName(name);
 		List<Map<String, String>> errors = new ArrayList<>();
 		if (patch == null || !patch.isObject()) {
@@ -204,6 +202,7 @@ public class RegisteredModels implements ModelRegistrations {
 			errors.add(violation("tags", "must be an object or null"));
 		}
 		RegisteredModelEntity entity = this.names.lock(name).orElseThrow(() -> notFound(name));
+		precondition.accept(view(entity));
 		Map<String, String> merged = tags(entity);
 		if (tags != null && tags.isNull()) {
 			merged.clear();
@@ -240,9 +239,10 @@ public class RegisteredModels implements ModelRegistrations {
 	 * stay. Refused while an alias points into it, unless {@code force}.
 	 */
 	@Transactional
-	void delete(String name, boolean force) {
+	void delete(String name, boolean force, Consumer<Object> precondition) {
 		checkName(name);
 		RegisteredModelEntity entity = this.names.lock(name).orElseThrow(() -> notFound(name));
+		precondition.accept(view(entity));
 		List<AliasEntity> current = this.aliases.findByNameOrderByAlias(name);
 		if (!current.isEmpty() && !force) {
 			throw new ApiException(ProblemType.ALIASED_MODEL,
@@ -259,11 +259,12 @@ public class RegisteredModels implements ModelRegistrations {
 
 	/** Unregisters one version (the model stays); refused while an alias points to it. */
 	@Transactional
-	void deleteVersion(String name, int version) {
+	void deleteVersion(String name, int version, Consumer<Object> precondition) {
 		checkName(name);
 		RegisteredModelEntity entity = this.names.lock(name).orElseThrow(() -> notFound(name));
 		VersionEntity row = this.versions.findByNameAndVersion(name, version)
 			.orElseThrow(() -> versionNotFound(name, version));
+		precondition.accept(versionViews(List.of(row)).get(0));
 		List<AliasEntity> pointing = this.aliases.findByNameAndVersion(name, version);
 		if (!pointing.isEmpty()) {
 			throw new ApiException(ProblemType.ALIASED_MODEL,
@@ -276,12 +277,19 @@ public class RegisteredModels implements ModelRegistrations {
 		this.names.saveAndFlush(entity);
 	}
 
-	/** Points {@code alias} at {@code version}, atomically, recording the move. */
+	/**
+	 * Points {@code alias} at {@code version}, atomically, recording the move.
+	 * @param precondition checks the alias as it is (null when it does not exist yet)
+	 * under the name's lock, so two moves that read the same alias cannot both win
+	 */
 	@Transactional
-	AliasView moveAlias(String name, String alias, int version, String actor) {
+	AliasView moveAlias(String name, String alias, int version, String actor, Consumer<Object> precondition) {
 		checkName(name);
 		checkAlias(alias);
 		RegisteredModelEntity entity = this.names.lock(name).orElseThrow(() -> notFound(name));
+		precondition.accept(this.aliases.findById(new AliasEntity.Key(name, alias))
+			.map((a) -> aliasViews(List.of(a)).get(0))
+			.orElse(null));
 		if (this.versions.findByNameAndVersion(name, version).isEmpty()) {
 			throw invalid("version", "version " + version + " of " + name + " does not exist");
 		}
@@ -291,12 +299,13 @@ public class RegisteredModels implements ModelRegistrations {
 
 	/** Removes an alias, recording it. */
 	@Transactional
-	void deleteAlias(String name, String alias, String actor) {
+	void deleteAlias(String name, String alias, String actor, Consumer<Object> precondition) {
 		checkName(name);
 		checkAlias(alias);
 		RegisteredModelEntity entity = this.names.lock(name).orElseThrow(() -> notFound(name));
 		AliasEntity current = this.aliases.findById(new AliasEntity.Key(name, alias))
 			.orElseThrow(() -> aliasNotFound(name, alias));
+		precondition.accept(aliasViews(List.of(current)).get(0));
 		Instant now = Instant.now();
 		this.aliases.delete(current);
 		record(name, alias, current.version, null, actor, now);
@@ -341,9 +350,10 @@ public class RegisteredModels implements ModelRegistrations {
 	// ---- reads
 
 	@Transactional(readOnly = true)
-	PageResponse<RegisteredModelSummary> list(Pageable pageable) {
-		Page<RegisteredModelEntity> page = this.names.findAll(pageable);
-		List<String> pageNames = page.getContent().stream().map((e) -> e.name).toList();
+	PageResponse<RegisteredModelSummary> list(Paging paging) {
+		Paging.Window<RegisteredModelEntity> page = paging.read(this.names, Specification.unrestricted(),
+				(e) -> Map.of("name", e.name, "createdAt", e.createdAt));
+		List<String> pageNames = page.content().stream().map((e) -> e.name).toList();
 		Map<String, Object[]> counts = new LinkedHashMap<>();
 		Map<String, List<AliasEntity>> aliasesByName = new LinkedHashMap<>();
 		if (!pageNames.isEmpty()) {
@@ -357,7 +367,7 @@ public class RegisteredModels implements ModelRegistrations {
 		for (int i = 0; i < allAliases.size(); i++) {
 			aliasViews.put(allAliases.get(i).name + "@" + allAliases.get(i).alias, views.get(i));
 		}
-		return PageResponse.of(page, (e) -> {
+		return page.map((e) -> {
 			Object[] c = counts.get(e.name);
 			List<AliasView> own = aliasesByName.getOrDefault(e.name, List.of())
 				.stream()
@@ -376,12 +386,13 @@ public class RegisteredModels implements ModelRegistrations {
 	}
 
 	@Transactional(readOnly = true)
-	PageResponse<VersionView> versions(String name, Pageable pageable) {
+	PageResponse<VersionView> versions(String name, Paging paging) {
 		checkName(name);
 		requireName(name);
-		Page<VersionEntity> page = this.versions.findByName(name, pageable);
-		List<VersionView> views = versionViews(page.getContent());
-		return new PageResponse<>(views, page.getNumber(), page.getSize(), page.getTotalElements());
+		Paging.Window<VersionEntity> page = paging.read(this.versions,
+				(root, query, cb) -> cb.equal(root.get("name"), name),
+				(e) -> Map.of("version", e.version, "createdAt", e.createdAt));
+		return page.withItems(versionViews(page.content()));
 	}
 
 	@Transactional(readOnly = true)
@@ -421,21 +432,22 @@ public class RegisteredModels implements ModelRegistrations {
 	 * the registered model exists.
 	 */
 	@Transactional(readOnly = true)
-	PageResponse<AliasMove> history(String name, String alias, int page, int size) {
+	PageResponse<AliasMove> history(String name, String alias, Paging paging) {
 		checkName(name);
 		checkAlias(alias);
 		requireName(name);
 		if (!this.events.existsByNameAndAlias(name, alias)) {
 			throw aliasNotFound(name, alias);
 		}
-		Page<AliasEventEntity> moves = this.events.findByNameAndAlias(name, alias,
-				PageRequest.of(page, size, Sort.by(Sort.Direction.DESC, "id")));
-		return PageResponse.of(moves, (e) -> new AliasMove(e.alias, e.fromVersion, e.toVersion, e.actor, e.createdAt));
+		Specification<AliasEventEntity> filter = (root, query, cb) -> cb.and(cb.equal(root.get("name"), name),
+				cb.equal(root.get("alias"), alias));
+		return paging.read(this.events, filter, (e) -> Map.of("id", e.id))
+			.map((e) -> new AliasMove(e.alias, e.fromVersion, e.toVersion, e.actor, e.createdAt));
 	}
 
 	/** The version an alias points to now (one read: a move is visible at once). */
 	@Transactional(readOnly = true)
-	Target resolveAlias(String name, String alias) {
+	public Target resolveAlias(String name, String alias) {
 		checkName(name);
 		checkAlias(alias);
 		AliasEntity row = this.aliases.findById(new AliasEntity.Key(name, alias)).orElseThrow(() -> {

@@ -8,11 +8,12 @@ import java.util.UUID;
 import org.springframework.data.domain.Page;
 import org.springframework.data.domain.Pageable;
 import org.springframework.data.jpa.repository.JpaRepository;
+import org.springframework.data.jpa.repository.JpaSpecificationExecutor;
 import org.springframework.data.jpa.repository.Modifying;
 import org.springframework.data.jpa.repository.Query;
 import org.springframework.data.repository.query.Param;
 
-interface VersionRepository extends JpaRepository<VersionEntity, UUID> {
+interface VersionRepository extends JpaRepository<VersionEntity, UUID>, JpaSpecificationExecutor<VersionEntity> {
 
 	Optional<VersionEntity> findByNameAndVersion(String name, int version);
 

@@ -243,7 +243,7 @@ final class Charts {
 
 	// ---------------------------------------------------------------------------------
 
-	private static StringBuilder open(int width, int height, String title) {
+	static StringBuilder open(int width, int height, String title) {
 		StringBuilder svg = new StringBuilder(4096);
 		svg.append("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"")
 			.append(width)
@@ -288,7 +288,7 @@ final class Charts {
 		}
 	}
 
-	private static String text(double x, double y, String content, String attributes) {
+	static String text(double x, double y, String content, String attributes) {
 		return "<text x=\"" + Markup.coord(x) + "\" y=\"" + Markup.coord(y) + "\" " + attributes + ">"
 				+ Markup.text(content) + "</text>\n";
 	}

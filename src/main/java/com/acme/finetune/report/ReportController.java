@@ -8,13 +8,13 @@ import com.acme.finetune.job.JobService;
 import com.acme.finetune.training.EpochMetrics;
 import com.acme.finetune.job.JobView;
 import com.acme.finetune.web.ApiException;
+import com.acme.finetune.web.ETags;
 import com.acme.finetune.web.ProblemType;
 import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.media.Content;
 import io.swagger.v3.oas.annotations.media.Schema;
 import io.swagger.v3.oas.annotations.responses.ApiResponse;
 
-import org.springframework.http.CacheControl;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.GetMapping;
@@ -133,7 +133,8 @@ class ReportController {
 		// no-cache, not no-store: revalidate, since a running job's report changes
 		return ResponseEntity.ok()
 			.contentType(type)
-			.cacheControl(CacheControl.noCache())
+			.eTag(ETags.ofText(body))
+			.cacheControl(ETags.REVALIDATE)
 			.header("Content-Security-Policy", CONTENT_SECURITY_POLICY)
 			.header("X-Content-Type-Options", "nosniff")
 			.body(body);

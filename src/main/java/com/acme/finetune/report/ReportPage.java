@@ -124,7 +124,7 @@ final class ReportPage {
 		html.append("</section>\n");
 	}
 
-	private static void card(StringBuilder html, String title, String value, String note) {
+	static void card(StringBuilder html, String title, String value, String note) {
 		html.append("<div class=\"card\"><div class=\"k\">")
 			.append(Markup.text(title))
 			.append("</div><div class=\"v\">")

@@ -33,6 +33,9 @@ final class EndpointScopes {
 			rule("GET", "/api/v1/registered-models/{name}/aliases", Scope.READ),
 			rule("GET", "/api/v1/registered-models/{name}/aliases/{alias}", Scope.READ),
 			rule("GET", "/api/v1/registered-models/{name}/aliases/{alias}/history", Scope.READ),
+			rule("GET", "/api/v1/models/{id}/evaluations", Scope.READ),
+			rule("GET", "/api/v1/evaluations/{id}", Scope.READ),
+			rule("GET", "/api/v1/evaluations/{id}/report", Scope.READ),
 			// the API docs, where they are not public
 			rule("GET", "/v3/api-docs", Scope.READ), rule("GET", "/v3/api-docs/**", Scope.READ),
 			rule("GET", "/v3/api-docs.yaml", Scope.READ), rule("GET", "/swagger-ui.html", Scope.READ),
@@ -43,6 +46,9 @@ final class EndpointScopes {
 			rule("POST", "/api/v1/jobs/{id}:resume", Scope.TRAIN), rule("POST", "/api/v1/sweeps", Scope.TRAIN),
 			rule("POST", "/api/v1/sweeps:validate", Scope.TRAIN),
 			rule("POST", "/api/v1/sweeps/{id}:cancel", Scope.TRAIN),
+			// ... evaluations: a worker scores a model on a dataset
+			rule("POST", "/api/v1/models/{id}/evaluations", Scope.TRAIN),
+			rule("POST", "/api/v1/registered-models/{name}/aliases/{alias}/evaluations", Scope.TRAIN),
 			// ... and their models into the registry: new versions, descriptions, alias
 			// moves
 			rule("POST", "/api/v1/registered-models/{name}/versions", Scope.TRAIN),
@@ -51,7 +57,16 @@ final class EndpointScopes {
 			// predict
 			rule("POST", "/api/v1/models/{id}/predictions", Scope.PREDICT),
 			rule("POST", "/api/v1/registered-models/{name}/aliases/{alias}/predictions", Scope.PREDICT),
-			rule("POST", "/api/v1/registered-models/{name}/versions/{version}/predictions", Scope.PREDICT)
+			rule("POST", "/api/v1/registered-models/{name}/versions/{version}/predictions", Scope.PREDICT),
+			rule("POST", "/api/v1/models/{id}/explanations", Scope.PREDICT),
+			rule("POST", "/api/v1/registered-models/{name}/aliases/{alias}/explanations", Scope.PREDICT),
+			rule("POST", "/api/v1/registered-models/{name}/versions/{version}/explanations", Scope.PREDICT),
+			// ... in bulk: the client that submits a batch follows it and fetches its
+			// results
+			rule("POST", "/api/v1/models/{id}/batch-predictions", Scope.PREDICT),
+			rule("GET", "/api/v1/batch-predictions/{id}", Scope.PREDICT),
+			rule("GET", "/api/v1/batch-predictions/{id}/results", Scope.PREDICT),
+			rule("GET", "/api/v1/batch-predictions/{id}/events", Scope.PREDICT)
 	// admin: POST /api/v1/backbones, every DELETE and all else, by default
 	);
 

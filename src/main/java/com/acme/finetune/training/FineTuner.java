@@ -142,6 +142,16 @@ public final class FineTuner {
 	 * BatchNorm that follows the training flag), ResNet-50s are computed.
 	 */
 	public RecipePlan plan(BaseModel base, int numClasses, FreezeSchedule schedule, BatchNormMode mode, int imageSize) {
+		return plan(base, null, numClasses, schedule, mode, imageSize);
+	}
+
+	/**
+	 * The recipe as {@link #plan(BaseModel, int, FreezeSchedule, BatchNormMode, int)},
+	 * but for an uploaded TorchScript backbone from what its sandboxed inspection found
+	 * ({@code inspected}), so the graph is not loaded or run in this process.
+	 */
+	public RecipePlan plan(BaseModel base, BackboneInfo inspected, int numClasses, FreezeSchedule schedule,
+			BatchNormMode mode, int imageSize) {
 		String network;
 		boolean scripted = false;
 		Map<String, Long> totals;
@@ -157,6 +167,13 @@ public final class FineTuner {
 			network = TorchScriptClassifier.KIND;
 			totals = resnet50TotalsWithHead(numClasses);
 			stages = List.of(Stage.STEM, Stage.LAYER1, Stage.LAYER2, Stage.LAYER3, Stage.LAYER4);
+		}
+		else if (base.kind() == BaseModel.Kind.TORCHSCRIPT && inspected != null) {
+			network = TorchScriptClassifier.KIND;
+			totals = new LinkedHashMap<>(inspected.parameterTotals());
+			totals.put("head", (inspected.featureDim() + 1L) * numClasses);
+			stages = inspected.trainableStages();
+			scripted = Boolean.TRUE.equals(inspected.batchStatisticsInTrainMode());
 		}
 		else {
 			network = TorchScriptClassifier.KIND;
@@ -186,20 +203,11 @@ public final class FineTuner {
 	public BackboneInfo inspect(BaseModel base, int imageSize) {
 		try (NDManager manager = NDManager.newBaseManager(Device.cpu(), ENGINE)) {
 			Classifier classifier = Backbones.load(base, List.of("a", "b"), imageSize, manager, false).classifier();
+			Boolean batchStatistics = (base.kind() == BaseModel.Kind.TORCHSCRIPT)
+					? Backbones.updatesStatisticsInTrainMode(base.location(), imageSize, manager) : null;
 			return new BackboneInfo(base.id(), classifier.featureDim(), imageSize, Backbones.stages(classifier),
-					classifier.kind(), totals(classifier));
+					classifier.kind(), totals(classifier), batchStatistics);
 		}
-	}
-
-	/**
-	 * Learnable parameters of a job from an earlier {@link #inspect inspection} of its
-	 * base, without loading it: what the API counts for uploaded TorchScript backbones,
-	 * whose code it only runs in a sandbox.
-	 */
-	public static ParameterCounts countParameters(BackboneInfo inspected, Stage freezeUpTo, int numClasses) {
-		Map<String, Long> totals = new LinkedHashMap<>(inspected.parameterTotals());
-		totals.put("head", (inspected.featureDim() + 1L) * numClasses);
-		return counts(totals, freezeUpTo);
 	}
 
 	/**

@@ -94,6 +94,11 @@ public final class ModelArtifact implements AutoCloseable {
 
 	private final ZooModel<BufferedImage, Classifications> model;
 
+	private final Object gradCamLock = new Object();
+
+	/** The model's {@link GradCam}, or why it has none; null until first asked. */
+	private Object gradCam;
+
 	private ModelArtifact(Path dir, Metadata metadata, ZooModel<BufferedImage, Classifications> model) {
 		this.dir = dir;
 		this.metadata = metadata;
@@ -159,6 +164,29 @@ public final class ModelArtifact implements AutoCloseable {
 			bytes += classifier.oneDnnBytes();
 		}
 		return bytes;
+	}
+
+	/**
+	 * Grad-CAM for this model, set up on first use and kept with the model (a TorchScript
+	 * backbone is loaded once more, with its last stage exposed).
+	 * @throws GradCam.NotExplainableException (every time) when the network cannot be
+	 * explained
+	 */
+	public GradCam gradCam() {
+		synchronized (this.gradCamLock) {
+			if (this.gradCam == null) {
+				try {
+					this.gradCam = GradCam.of(this);
+				}
+				catch (GradCam.NotExplainableException ex) {
+					this.gradCam = ex;
+				}
+			}
+			if (this.gradCam instanceof GradCam.NotExplainableException ex) {
+				throw new GradCam.NotExplainableException(ex.getMessage());
+			}
+			return (GradCam) this.gradCam;
+		}
 	}
 
 	/** A predictor for one thread; close it after use. */

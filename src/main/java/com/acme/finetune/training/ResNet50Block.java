@@ -552,6 +552,19 @@ final class ResNet50Block extends AbstractBlock implements Classifier {
 		return pool(x);
 	}
 
+	/**
+	 * The output of {@code layer4} (N×2048×h×w) with inference BatchNorm, through the DJL
+	 * stages even where serving runs on oneDNN's layout (which only yields pooled
+	 * features): what Grad-CAM explains.
+	 */
+	NDArray lastStage(ParameterStore parameterStore, NDArray input) {
+		NDList x = channelsLast(new NDList(input), this.channelsLast);
+		for (Block stage : this.stages) {
+			x = forwardScoped(stage, parameterStore, x, false, null);
+		}
+		return x.singletonOrThrow();
+	}
+
 	private static NDList pool(NDList x) {
 		NDArray pooled = Pool.globalAvgPool2d(x.singletonOrThrow());
 		return new NDList(pooled.reshape(pooled.getShape().get(0), -1));

@@ -3,12 +3,28 @@ package com.acme.finetune.web;
 import java.util.List;
 import java.util.function.Function;
 
+import io.swagger.v3.oas.annotations.media.Schema;
+import org.jspecify.annotations.Nullable;
+
 import org.springframework.data.domain.Page;
 
 /**
  * The reply of every list endpoint: {@code items} plus paging facts.
+ *
+ * @param page the offset page number; 0 for a page reached by {@code pageToken}
+ * @param nextPageToken pass as {@code pageToken} for the next page; absent (null) on the
+ * last page and for orders a cursor cannot follow
  */
-public record PageResponse<T>(List<T> items, int page, int size, long totalItems) {
+public record PageResponse<T>(
+		List<T> items, int page, int size, long totalItems, @Schema(
+				description = "Pass as pageToken to get the next page; null on the last page and for orders a "
+						+ "cursor cannot follow (see the operation's sort)",
+				nullable = true) @Nullable String nextPageToken) {
+
+	/** An offset page without a cursor. */
+	public PageResponse(List<T> items, int page, int size, long totalItems) {
+		this(items, page, size, totalItems, null);
+	}
 
 	public static <E, T> PageResponse<T> of(Page<E> page, Function<E, T> mapper) {
 		return new PageResponse<>(page.getContent().stream().map(mapper).toList(), page.getNumber(), page.getSize(),

@@ -18,6 +18,8 @@ public enum ProblemType {
 	CONFLICT("conflict", "Conflict with the resource's current state", HttpStatus.CONFLICT),
 	IDEMPOTENCY_KEY_REUSED("idempotency-key-reused", "Idempotency key reused with a different request",
 			HttpStatus.UNPROCESSABLE_CONTENT),
+	PRECONDITION_FAILED("precondition-failed", "A precondition (If-Match or If-None-Match) failed",
+			HttpStatus.PRECONDITION_FAILED),
 	PAYLOAD_TOO_LARGE("payload-too-large", "Payload too large", HttpStatus.CONTENT_TOO_LARGE),
 	UNSUPPORTED_MEDIA_TYPE("unsupported-media-type", "Unsupported media type", HttpStatus.UNSUPPORTED_MEDIA_TYPE),
 
@@ -35,8 +37,12 @@ public enum ProblemType {
 	DATASET_IN_USE("dataset-in-use", "The dataset is used by an active job", HttpStatus.CONFLICT),
 	BASE_MODEL_IN_USE("base-model-in-use", "An active job starts from this model or backbone", HttpStatus.CONFLICT),
 	ALIASED_MODEL("aliased-model", "An alias of a registered model points to it", HttpStatus.CONFLICT),
+	UNKNOWN_LABELS("unknown-labels", "The dataset has labels the model does not know",
+			HttpStatus.UNPROCESSABLE_CONTENT),
 	BACKBONE_UNAVAILABLE("backbone-unavailable", "Base model is not available", HttpStatus.UNPROCESSABLE_CONTENT),
 	INVALID_MODEL_FILE("invalid-model-file", "Not a usable TorchScript model", HttpStatus.UNPROCESSABLE_CONTENT),
+	NOT_EXPLAINABLE("not-explainable", "The model's network cannot be explained with Grad-CAM",
+			HttpStatus.UNPROCESSABLE_CONTENT),
 
 	UNAUTHORIZED("unauthorized", "Authentication required", HttpStatus.UNAUTHORIZED),
 	FORBIDDEN("forbidden", "Access denied", HttpStatus.FORBIDDEN),
@@ -81,6 +87,7 @@ public enum ProblemType {
 			case 405 -> METHOD_NOT_ALLOWED;
 			case 406 -> NOT_ACCEPTABLE;
 			case 409 -> CONFLICT;
+			case 412 -> PRECONDITION_FAILED;
 			case 413 -> PAYLOAD_TOO_LARGE;
 			case 415 -> UNSUPPORTED_MEDIA_TYPE;
 			case 422 -> VALIDATION;

@@ -267,6 +267,60 @@ class BackboneApiTests extends AbstractIntegrationTests {
 	}
 
 	@Test
+	void validationPlansAnUploadedBackboneFromItsInspectionWithoutRunningIt() throws IOException {
+		String dataset = TestApi.uploadDataset(this.client, TestImages.redBlueDataset(4, 32), "0.2");
+		String scripted = (String) upload(
+				new ClassPathResource("fixtures/tiny-backbone-scripted.pt").getContentAsByteArray(), HttpStatus.CREATED)
+			.get("id");
+		String traced = (String) upload(
+				new ClassPathResource("fixtures/tiny-backbone-partial.pt").getContentAsByteArray(), HttpStatus.CREATED)
+			.get("id");
+		// the sandbox recorded how each one's BatchNorms behave in train mode
+		assertThat(batchStatistics(scripted)).isTrue();
+		assertThat(batchStatistics(traced)).isFalse();
+
+		// what validation reports comes from that record: a count planted in it shows up,
+		// which it could not if the graph were loaded and counted here
+		this.jdbc.sql("update backbones set parameter_totals = '{\"stem\": 1000000}' where id = ?")
+			.param(scripted)
+			.update();
+		Map<String, Object> validation = this.client.post()
+			.uri("/api/v1/jobs:validate")
+			.contentType(MediaType.APPLICATION_JSON)
+			.body(Map.of("datasetId", dataset, "baseModel", scripted, "freeze", Map.of("upTo", "none"),
+					"hyperparameters", Map.of("imageSize", 32)))
+			.exchange()
+			.expectStatus()
+			.isOk()
+			.expectBody(MAP)
+			.returnResult()
+			.getResponseBody();
+		Map<?, ?> parameters = (Map<?, ?>) validation.get("parameters");
+		assertThat(((Number) parameters.get("total")).longValue()).isGreaterThan(1_000_000L);
+		Map<?, ?> batchNorm = (Map<?, ?>) validation.get("batchNorm");
+		assertThat((String) batchNorm.get("reason")).startsWith("scripted TorchScript");
+		assertThat(((Map<?, ?>) batchNorm.get("byStage")).values()).allMatch("train"::equals);
+
+		validate(dataset, traced).expectStatus()
+			.isOk()
+			.expectBody()
+			.jsonPath("$.batchNorm.reason")
+			.value(String.class, (reason) -> assertThat(reason).startsWith("TorchScript traced in eval mode"));
+
+		// a row inspected before this was recorded is inspected again, once
+		this.jdbc.sql("update backbones set batch_statistics = null where id = ?").param(traced).update();
+		validate(dataset, traced).expectStatus().isOk();
+		assertThat(batchStatistics(traced)).isFalse();
+	}
+
+	private Boolean batchStatistics(String id) {
+		return this.jdbc.sql("select batch_statistics from backbones where id = ?")
+			.param(id)
+			.query(Boolean.class)
+			.single();
+	}
+
+	@Test
 	void backbonesFromBeforeInspectionAreInspectedOnFirstUse() throws IOException {
 		String dataset = TestApi.uploadDataset(this.client, TestImages.redBlueDataset(4, 32), "0.2");
 		// a valid one: inspected when a job first names it, then recorded

@@ -1,11 +1,13 @@
 package com.acme.finetune.deploy;
 
 import java.io.IOException;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
@@ -13,10 +15,13 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
+import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.autoscaling.v2.HorizontalPodAutoscaler;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -25,6 +30,9 @@ import tools.jackson.dataformat.yaml.YAMLMapper;
 
 import static com.acme.finetune.deploy.ManifestChecker.containers;
 import static com.acme.finetune.deploy.ManifestChecker.env;
+import static com.acme.finetune.deploy.ManifestChecker.named;
+import static com.acme.finetune.deploy.ManifestChecker.ofKind;
+import static com.acme.finetune.deploy.ManifestChecker.tree;
 import static com.acme.finetune.deploy.ManifestChecker.ofType;
 import static com.acme.finetune.deploy.ManifestChecker.withRole;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -45,7 +53,7 @@ class KubernetesManifestsTests {
 	/** Read by the JVM, DJL, libtorch or the role switch rather than application.yml. */
 	private static final Set<String> RUNTIME_ENV = Set.of("APP_ROLES", "OPT_OUT_TRACKING", "OMP_NUM_THREADS",
 			"JAVA_TOOL_OPTIONS", "GLIBC_TUNABLES", "ENGINE_CACHE_DIR", "PYTORCH_LIBRARY_PATH", "PYTORCH_VERSION",
-			"PYTORCH_FLAVOR");
+			"PYTORCH_FLAVOR", "SPRING_PROFILES_ACTIVE");
 
 	private static final Set<String> KUSTOMIZATION_KEYS = Set.of("apiVersion", "kind", "namespace", "labels",
 			"resources", "patches", "images", "configMapGenerator", "secretGenerator", "replicas", "components",
@@ -110,6 +118,9 @@ class KubernetesManifestsTests {
 				}
 			}
 			for (JsonNode patch : root.path("patches")) {
+				if (patch.has("patch")) {
+					continue;
+				}
 				if (!Files.isRegularFile(file.getParent().resolve(patch.path("path").asString()))) {
 					violations.add(file + ": patch " + patch.path("path").asString() + " does not exist");
 				}
@@ -154,7 +165,7 @@ class KubernetesManifestsTests {
 	}
 
 	@ParameterizedTest
-	@ValueSource(strings = { "cpu", "gpu" })
+	@ValueSource(strings = { "cpu", "gpu", "cloudnative-pg" })
 	void renderedOverlaysAreWiredTogether(String overlay) throws Exception {
 		String rendered = kustomize(K8S.resolve("overlays").resolve(overlay));
 		List<String> violations = new ArrayList<>();
@@ -181,6 +192,210 @@ class KubernetesManifestsTests {
 			assertThat(containers(worker).get(0).getResources().getLimits()).doesNotContainKey("nvidia.com/gpu");
 			assertThat(worker.getSpec().getTemplate().getSpec().getTolerations()).isEmpty();
 		}
+	}
+
+	/**
+	 * KEDA scales the workers from the queue in PostgreSQL: the same server and database
+	 * as the application's DB_URL, the credentials from the application's Secret, CPU
+	 * workers down to zero, GPU workers capped; the api keeps its CPU HPA.
+	 */
+	@ParameterizedTest
+	@ValueSource(strings = { "cpu", "gpu", "cloudnative-pg" })
+	void workersScaleWithTheJobQueue(String overlay) throws Exception {
+		List<String> violations = new ArrayList<>();
+		List<HasMetadata> resources = this.checker.parse("overlays/" + overlay,
+				kustomize(K8S.resolve("overlays").resolve(overlay)), violations);
+		assertThat(violations).isEmpty();
+		List<Deployment> deployments = ofType(resources, Deployment.class);
+		Deployment worker = deployments.stream().filter(withRole("worker")).findFirst().orElseThrow();
+		Deployment api = deployments.stream().filter(withRole("api")).findFirst().orElseThrow();
+
+		List<GenericKubernetesResource> scaledObjects = ofKind(resources, "ScaledObject");
+		assertThat(scaledObjects).hasSize(1);
+		JsonNode spec = tree(scaledObjects.get(0)).path("spec");
+		assertThat(spec.path("scaleTargetRef").path("name").asString()).isEqualTo(worker.getMetadata().getName());
+		assertThat(worker.getSpec().getReplicas()).isNull();
+		if (!overlay.equals("gpu")) {
+			assertThat(spec.path("minReplicaCount").asInt(-1)).isZero();
+		}
+		else {
+			assertThat(spec.path("minReplicaCount").asInt(-1)).isPositive();
+			assertThat(spec.path("maxReplicaCount").asInt()).isBetween(1, 4);
+		}
+		assertThat(spec.path("maxReplicaCount").asInt()).isGreaterThanOrEqualTo(spec.path("minReplicaCount").asInt());
+
+		JsonNode trigger = spec.path("triggers").get(0);
+		assertThat(trigger.path("type").asString()).isEqualTo("postgresql");
+		JsonNode metadata = trigger.path("metadata");
+		URI db = URI.create(named(ofType(resources, ConfigMap.class), "finetune-config").getData()
+			.get("DB_URL")
+			.substring("jdbc:".length()));
+		assertThat(metadata.path("host").asString()).isEqualTo(db.getHost());
+		assertThat(metadata.path("port").asString()).isEqualTo(String.valueOf(db.getPort()));
+		assertThat("/" + metadata.path("dbName").asString()).isEqualTo(db.getPath());
+		assertThat(metadata.path("query").asString()).contains("FROM jobs").contains("'QUEUED'").contains("'RUNNING'");
+		assertThat(metadata.path("targetQueryValue").asString())
+			.isEqualTo(env(containers(worker).get(0)).getOrDefault("MAX_CONCURRENT_JOBS", "1"));
+
+		GenericKubernetesResource auth = named(ofKind(resources, "TriggerAuthentication"),
+				trigger.path("authenticationRef").path("name").asString());
+		Map<String, String> fromSecret = new java.util.TreeMap<>();
+		tree(auth).path("spec")
+			.path("secretTargetRef")
+			.forEach((ref) -> fromSecret.put(ref.path("parameter").asString(),
+					ref.path("name").asString() + "/" + ref.path("key").asString()));
+		// the same Secret keys the application connects with
+		assertThat(fromSecret).containsEntry("userName", secretRef(containers(worker).get(0), "DB_USER"))
+			.containsEntry("password", secretRef(containers(worker).get(0), "DB_PASSWORD"));
+
+		List<HorizontalPodAutoscaler> hpas = ofType(resources, HorizontalPodAutoscaler.class);
+		assertThat(hpas).singleElement()
+			.satisfies((hpa) -> assertThat(hpa.getSpec().getScaleTargetRef().getName())
+				.isEqualTo(api.getMetadata().getName()));
+	}
+
+	/**
+	 * The CloudNativePG overlay: the application, KEDA and the Cluster agree on the
+	 * database, its read-write Service and the credentials Secret; the network admits the
+	 * application to the database pods.
+	 */
+	@Test
+	void cloudNativePgOverlayWiresTheClusterToTheApplication() throws Exception {
+		List<String> violations = new ArrayList<>();
+		List<HasMetadata> resources = this.checker.parse("overlays/cloudnative-pg",
+				kustomize(K8S.resolve("overlays/cloudnative-pg")), violations);
+		assertThat(violations).isEmpty();
+		List<GenericKubernetesResource> clusters = ofKind(resources, "Cluster");
+		assertThat(clusters).hasSize(1);
+		String cluster = clusters.get(0).getMetadata().getName();
+		JsonNode initdb = tree(clusters.get(0)).path("spec").path("bootstrap").path("initdb");
+		String secretName = initdb.path("secret").path("name").asString();
+		io.fabric8.kubernetes.api.model.Secret secret = named(
+				ofType(resources, io.fabric8.kubernetes.api.model.Secret.class), secretName);
+		assertThat(secret.getType()).isEqualTo("kubernetes.io/basic-auth");
+		assertThat(secret.getStringData()).containsKeys("username", "password")
+			.containsEntry("username", initdb.path("owner").asString());
+
+		URI db = URI.create(named(ofType(resources, ConfigMap.class), "finetune-config").getData()
+			.get("DB_URL")
+			.substring("jdbc:".length()));
+		assertThat(db.getHost()).isEqualTo(cluster + "-rw.finetune.svc.cluster.local");
+		assertThat(db.getPath()).isEqualTo("/" + initdb.path("database").asString());
+		for (Deployment deployment : ofType(resources, Deployment.class)) {
+			Container app = containers(deployment).get(0);
+			assertThat(secretRef(app, "DB_USER")).isEqualTo(secretName + "/username");
+			assertThat(secretRef(app, "DB_PASSWORD")).isEqualTo(secretName + "/password");
+		}
+		JsonNode trigger = tree(ofKind(resources, "ScaledObject").get(0)).path("spec").path("triggers").get(0);
+		assertThat(trigger.path("metadata").path("host").asString()).isEqualTo(db.getHost());
+
+		var egress = named(ofType(resources, io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy.class),
+				"finetune-egress");
+		assertThat(egress.getSpec().getEgress()).anySatisfy((rule) -> {
+			assertThat(rule.getTo()).singleElement()
+				.satisfies((peer) -> assertThat(peer.getPodSelector().getMatchLabels()).containsEntry("cnpg.io/cluster",
+						cluster));
+			assertThat(rule.getPorts()).singleElement()
+				.satisfies((port) -> assertThat(port.getPort().getIntVal()).isEqualTo(db.getPort()));
+		});
+		var dbPolicy = ofType(resources, io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy.class).stream()
+			.filter((p) -> cluster.equals(p.getSpec().getPodSelector().getMatchLabels().get("cnpg.io/cluster")))
+			.findFirst()
+			.orElseThrow();
+		assertThat(dbPolicy.getSpec().getIngress()).anySatisfy((rule) -> {
+			assertThat(rule.getFrom()).anySatisfy((peer) -> assertThat(peer.getPodSelector()).isNotNull()
+				.satisfies((pods) -> assertThat(pods.getMatchLabels()).containsEntry("app.kubernetes.io/name",
+						"finetune")));
+			assertThat(rule.getFrom()).anySatisfy((peer) -> assertThat(peer.getNamespaceSelector()).isNotNull()
+				.satisfies((namespaces) -> assertThat(namespaces.getMatchLabels())
+					.containsEntry("kubernetes.io/metadata.name", "keda")));
+		});
+	}
+
+	private static String secretRef(Container container, String env) {
+		var ref = container.getEnv()
+			.stream()
+			.filter((e) -> e.getName().equals(env))
+			.findFirst()
+			.orElseThrow()
+			.getValueFrom()
+			.getSecretKeyRef();
+		return ref.getName() + "/" + ref.getKey();
+	}
+
+	@Test
+	void crdSchemasCatchMistakes() {
+		List<String> violations = new ArrayList<>();
+		this.checker.parse("keda.yaml", """
+				apiVersion: keda.sh/v1alpha1
+				kind: ScaledObject
+				metadata: {name: broken}
+				spec:
+				  minReplicas: 0
+				  maxReplicaCount: many
+				  triggers:
+				    - type: postgresql
+				      metadata: {targetQueryValue: 1, query: x}
+				---
+				apiVersion: keda.sh/v1alpha1
+				kind: TriggerAuthentication
+				metadata: {name: broken}
+				spec:
+				  secretTargetRef:
+				    - {parameter: password, name: finetune-secrets}
+				""", violations);
+		assertThat(violations).anySatisfy((v) -> assertThat(v).contains("ScaledObject/broken").contains("minReplicas"))
+			.anySatisfy((v) -> assertThat(v).contains("maxReplicaCount"))
+			.anySatisfy((v) -> assertThat(v).contains("scaleTargetRef"))
+			.anySatisfy((v) -> assertThat(v).contains("targetQueryValue"))
+			.anySatisfy((v) -> assertThat(v).contains("TriggerAuthentication/broken").contains("key"));
+	}
+
+	@Test
+	void scaledObjectWiringCatchesMistakes() throws IOException {
+		List<String> violations = new ArrayList<>();
+		List<HasMetadata> resources = this.checker.parse("miswired-keda.yaml", """
+				apiVersion: apps/v1
+				kind: Deployment
+				metadata: {name: worker}
+				spec:
+				  replicas: 1
+				  selector: {matchLabels: {app: x}}
+				  template:
+				    metadata: {labels: {app: x}}
+				    spec:
+				      containers: [{name: app, image: x}]
+				---
+				apiVersion: keda.sh/v1alpha1
+				kind: ScaledObject
+				metadata: {name: worker}
+				spec:
+				  scaleTargetRef: {name: worker}
+				  triggers:
+				    - type: postgresql
+				      metadata: {query: x, targetQueryValue: "1"}
+				      authenticationRef: {name: missing}
+				---
+				apiVersion: keda.sh/v1alpha1
+				kind: ScaledObject
+				metadata: {name: elsewhere}
+				spec:
+				  scaleTargetRef: {name: nothing}
+				  triggers: [{type: cpu, metricType: Utilization, metadata: {value: "50"}}]
+				---
+				apiVersion: keda.sh/v1alpha1
+				kind: TriggerAuthentication
+				metadata: {name: auth}
+				spec:
+				  secretTargetRef:
+				    - {parameter: password, name: nosuch, key: DB_PASSWORD}
+				""", violations);
+		assertThat(violations).isEmpty();
+		this.checker.checkWiring("miswired-keda", resources, knownEnv(), violations);
+		assertThat(violations).anyMatch((v) -> v.contains("ScaledObject/worker") && v.contains("sets replicas"))
+			.anyMatch((v) -> v.contains("TriggerAuthentication missing is not defined"))
+			.anyMatch((v) -> v.contains("ScaledObject/elsewhere") && v.contains("not a Deployment here"))
+			.anyMatch((v) -> v.contains("Secret nosuch has no key DB_PASSWORD"));
 	}
 
 	@Test
@@ -293,7 +508,7 @@ class KubernetesManifestsTests {
 	 * Renders an overlay with kubectl's built-in kustomize; skips where kubectl is
 	 * absent.
 	 */
-	private static String kustomize(Path overlay) throws Exception {
+	static String kustomize(Path overlay) throws Exception {
 		Process process;
 		try {
 			process = new ProcessBuilder("kubectl", "kustomize", overlay.toString()).redirectErrorStream(false).start();

@@ -43,6 +43,7 @@ import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute;
 import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import tools.jackson.databind.DeserializationFeature;
+import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
@@ -53,7 +54,9 @@ import tools.jackson.databind.json.JsonMapper;
  * {@code FAIL_ON_UNKNOWN_PROPERTIES} alone changes nothing), every object in the parsed
  * tree is walked and any non-empty {@code additionalProperties} is a violation. A kind
  * the model does not know (a typo in {@code kind} or {@code apiVersion}) parses as a
- * {@link GenericKubernetesResource}, which is refused as well.
+ * {@link GenericKubernetesResource}, which is refused as well, unless it is a custom
+ * resource whose CRD schema is kept in the repository ({@link CrdSchemas}): then it is
+ * validated against that schema.
  */
 final class ManifestChecker {
 
@@ -65,8 +68,14 @@ final class ManifestChecker {
 
 	private static final Pattern DOCUMENT_SEPARATOR = Pattern.compile("(?m)^---\\s*$");
 
-	private final KubernetesSerialization serialization = new KubernetesSerialization(
+	private static final KubernetesSerialization SERIALIZATION = new KubernetesSerialization(
 			JsonMapper.builder().enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES).build(), true);
+
+	private static final JsonMapper JSON = JsonMapper.builder().build();
+
+	private final KubernetesSerialization serialization = SERIALIZATION;
+
+	private final CrdSchemas crds = new CrdSchemas();
 
 	/** Parses every document of a YAML stream; problems go to {@code violations}. */
 	List<HasMetadata> parse(String source, String yaml, List<String> violations) {
@@ -84,7 +93,15 @@ final class ManifestChecker {
 				continue;
 			}
 			if (resource instanceof GenericKubernetesResource generic) {
-				violations.add(source + ": unknown kind " + generic.getApiVersion() + "/" + generic.getKind());
+				if (!this.crds.knows(generic.getApiVersion(), generic.getKind())) {
+					violations.add(source + ": unknown kind " + generic.getApiVersion() + "/" + generic.getKind());
+					continue;
+				}
+				violations.addAll(this.crds.validate(
+						source + " " + generic.getKind() + "/"
+								+ ((generic.getMetadata() != null) ? generic.getMetadata().getName() : "?"),
+						tree(generic)));
+				resources.add(generic);
 				continue;
 			}
 			if (!(resource instanceof HasMetadata object)) {
@@ -172,6 +189,7 @@ final class ManifestChecker {
 				violations.add(where + ": CPU utilisation needs a cpu metric and cpu requests on every container");
 			}
 		}
+		checkScaledObjects(source, resources, deployments, violations);
 		for (PodDisruptionBudget pdb : ofType(resources, PodDisruptionBudget.class)) {
 			if (deployments.stream().noneMatch((d) -> selects(pdb.getSpec().getSelector(), podLabels(d)))) {
 				violations.add(source + " PDB/" + pdb.getMetadata().getName() + ": selects no Deployment's pods");
@@ -190,6 +208,51 @@ final class ManifestChecker {
 					}
 				}
 			});
+		}
+	}
+
+	/**
+	 * KEDA: each ScaledObject scales a Deployment defined here that no HPA also scales
+	 * and that sets no replica count of its own (apply would fight the autoscaler); its
+	 * TriggerAuthentications exist and read Secret keys that exist.
+	 */
+	private static void checkScaledObjects(String source, List<HasMetadata> resources, List<Deployment> deployments,
+			List<String> violations) {
+		List<GenericKubernetesResource> auths = ofKind(resources, "TriggerAuthentication");
+		for (GenericKubernetesResource scaledObject : ofKind(resources, "ScaledObject")) {
+			String where = source + " ScaledObject/" + scaledObject.getMetadata().getName();
+			JsonNode spec = tree(scaledObject).path("spec");
+			String target = spec.path("scaleTargetRef").path("name").asString();
+			Deployment deployment = named(deployments, target);
+			if (deployment == null
+					|| !"Deployment".equals(spec.path("scaleTargetRef").path("kind").asString("Deployment"))) {
+				violations.add(where + ": scales " + target + ", not a Deployment here");
+			}
+			else if (deployment.getSpec().getReplicas() != null) {
+				violations.add(where + ": Deployment " + target + " sets replicas, which every apply would reset");
+			}
+			if (ofType(resources, HorizontalPodAutoscaler.class).stream()
+				.anyMatch((hpa) -> target.equals(hpa.getSpec().getScaleTargetRef().getName()))) {
+				violations.add(where + ": " + target + " is also scaled by an HPA");
+			}
+			for (JsonNode trigger : spec.path("triggers")) {
+				String auth = trigger.path("authenticationRef").path("name").asString("");
+				if (!auth.isEmpty() && auths.stream().noneMatch((a) -> auth.equals(a.getMetadata().getName()))) {
+					violations.add(where + ": TriggerAuthentication " + auth + " is not defined");
+				}
+			}
+		}
+		for (GenericKubernetesResource auth : auths) {
+			String where = source + " TriggerAuthentication/" + auth.getMetadata().getName();
+			for (JsonNode ref : tree(auth).path("spec").path("secretTargetRef")) {
+				Secret secret = named(ofType(resources, Secret.class), ref.path("name").asString());
+				String key = ref.path("key").asString();
+				boolean has = secret != null && ((secret.getData() != null && secret.getData().containsKey(key))
+						|| (secret.getStringData() != null && secret.getStringData().containsKey(key)));
+				if (!has) {
+					violations.add(where + ": Secret " + ref.path("name").asString() + " has no key " + key);
+				}
+			}
 		}
 	}
 
@@ -405,6 +468,21 @@ final class ManifestChecker {
 	private static boolean selects(LabelSelector selector, Map<String, String> labels) {
 		return selector != null && selector.getMatchLabels() != null && !selector.getMatchLabels().isEmpty()
 				&& labels.entrySet().containsAll(selector.getMatchLabels().entrySet());
+	}
+
+	/**
+	 * A custom resource (or any model object) as a JSON tree, for reading nested fields.
+	 */
+	static JsonNode tree(Object resource) {
+		return JSON.readTree(SERIALIZATION.asJson(resource));
+	}
+
+	/** Custom resources of one kind (they parse as generic resources). */
+	static List<GenericKubernetesResource> ofKind(List<HasMetadata> resources, String kind) {
+		return resources.stream()
+			.filter((r) -> r instanceof GenericKubernetesResource && kind.equals(r.getKind()))
+			.map(GenericKubernetesResource.class::cast)
+			.toList();
 	}
 
 	static <T extends HasMetadata> List<T> ofType(List<HasMetadata> resources, Class<T> type) {

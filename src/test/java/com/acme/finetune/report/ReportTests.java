@@ -19,6 +19,7 @@ import org.w3c.dom.Document;
 
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.core.ParameterizedTypeReference;
+import org.springframework.http.HttpHeaders;
 import org.springframework.http.MediaType;
 import org.springframework.test.web.servlet.client.EntityExchangeResult;
 import org.springframework.test.web.servlet.client.RestTestClient;
@@ -122,6 +123,30 @@ class ReportTests extends AbstractIntegrationTests {
 		List<Map<String, Object>> epochs = (List<Map<String, Object>>) metrics.get("epochs");
 		double loss = ((Number) epochs.get(1).get("trainLoss")).doubleValue();
 		assertThat(page).contains(String.format(java.util.Locale.ROOT, "%.4f", loss));
+	}
+
+	@Test
+	void aFinishedJobAndItsReportRevalidateWithTheirETags() {
+		for (String uri : List.of("/api/v1/jobs/" + this.jobId, "/api/v1/jobs/" + this.jobId + "/metrics",
+				"/api/v1/jobs/" + this.jobId + "/report", "/api/v1/jobs/" + this.jobId + "/report/loss.svg")) {
+			String etag = this.client.get()
+				.uri(uri)
+				.exchange()
+				.expectStatus()
+				.isOk()
+				.expectHeader()
+				.valueEquals(HttpHeaders.CACHE_CONTROL, "no-cache, private")
+				.returnResult(String.class)
+				.getResponseHeaders()
+				.getETag();
+			assertThat(etag).as(uri).isNotBlank();
+			this.client.get()
+				.uri(uri)
+				.header(HttpHeaders.IF_NONE_MATCH, etag)
+				.exchange()
+				.expectStatus()
+				.isNotModified();
+		}
 	}
 
 	@Test

@@ -234,7 +234,19 @@ class ApiKeyAuthenticationTests extends AbstractIntegrationTests {
 			Map.entry("POST /api/v1/sweeps/{id}:cancel", Scope.TRAIN),
 			Map.entry("POST /api/v1/sweeps:validate", Scope.TRAIN),
 			Map.entry("GET /api/v1/sweeps/{id}/events", Scope.READ),
-			Map.entry("GET /api/v1/sweeps/{id}/report", Scope.READ));
+			Map.entry("GET /api/v1/sweeps/{id}/report", Scope.READ),
+			Map.entry("POST /api/v1/models/{id}/explanations", Scope.PREDICT),
+			Map.entry("POST /api/v1/registered-models/{name}/aliases/{alias}/explanations", Scope.PREDICT),
+			Map.entry("POST /api/v1/registered-models/{name}/versions/{version}/explanations", Scope.PREDICT),
+			Map.entry("POST /api/v1/models/{id}/evaluations", Scope.TRAIN),
+			Map.entry("POST /api/v1/registered-models/{name}/aliases/{alias}/evaluations", Scope.TRAIN),
+			Map.entry("GET /api/v1/models/{id}/evaluations", Scope.READ),
+			Map.entry("GET /api/v1/evaluations/{id}", Scope.READ),
+			Map.entry("GET /api/v1/evaluations/{id}/report", Scope.READ),
+			Map.entry("POST /api/v1/models/{id}/batch-predictions", Scope.PREDICT),
+			Map.entry("GET /api/v1/batch-predictions/{id}", Scope.PREDICT),
+			Map.entry("GET /api/v1/batch-predictions/{id}/results", Scope.PREDICT),
+			Map.entry("GET /api/v1/batch-predictions/{id}/events", Scope.PREDICT));
 
 	private static final Map<Scope, String> SCOPED_KEYS = Map.of(Scope.READ, "read-key-0003", Scope.PREDICT,
 			"predict-key-0004", Scope.TRAIN, "train-key-0005", Scope.ADMIN, "admin-key-0006");
