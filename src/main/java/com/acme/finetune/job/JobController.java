@@ -80,10 +80,12 @@ class JobController {
 
 	@GetMapping("/jobs")
 	ResponseEntity<PageResponse<JobView>> list(@RequestParam(required = false) JobStatus status,
-			@RequestParam(defaultValue = "0") int page, @RequestParam(defaultValue = "20") int size,
-			@RequestParam(required = false) String sort, @RequestParam(required = false) String pageToken) {
-		String filter = (status != null) ? "status=" + status : "";
-		return this.etags.ok(this.jobs.list(status, Paging.of(LISTING, filter, page, size, sort, pageToken)));
+			@RequestParam(required = false) UUID sweepId, @RequestParam(defaultValue = "0") int page,
+			@RequestParam(defaultValue = "20") int size, @RequestParam(required = false) String sort,
+			@RequestParam(required = false) String pageToken) {
+		// the filter binds a page token to the list it came from
+		String filter = ((status != null) ? "status=" + status : "") + ((sweepId != null) ? ";sweepId=" + sweepId : "");
+		return this.etags.ok(this.jobs.list(status, sweepId, Paging.of(LISTING, filter, page, size, sort, pageToken)));
 	}
 
 	@GetMapping("/jobs/{id}")

@@ -23,6 +23,9 @@ class JobEntity {
 
 	UUID datasetId;
 
+	/** The sweep this job is a trial of, or null. */
+	UUID sweepId;
+
 	String baseModel;
 
 	/** The resolved {@link JobSpec} as JSON. */

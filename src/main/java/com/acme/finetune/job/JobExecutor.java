@@ -21,6 +21,7 @@ import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
 import tools.jackson.databind.ObjectMapper;
 
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.stereotype.Component;
 import org.springframework.transaction.support.TransactionTemplate;
 
@@ -63,10 +64,13 @@ class JobExecutor implements JobWork {
 
 	private final JobCheckpoints checkpoints;
 
+	private final ObjectProvider<EpochGate> gate;
+
 	JobExecutor(JobRepository jobs, JobEpochRepository epochs, JobEvents events, JobRunner runner, ModelCatalog models,
 			JobProperties properties, JobMetrics metrics, JobQueue queue, ObjectMapper json,
 			TransactionTemplate transaction, DatasetService datasets, RegisteredModels registry,
-			JobCheckpoints checkpoints) {
+			JobCheckpoints checkpoints, ObjectProvider<EpochGate> gate) {
+		this.gate = gate;
 		this.transaction = transaction;
 		this.datasets = datasets;
 		this.registry = registry;
@@ -146,8 +150,9 @@ class JobExecutor implements JobWork {
 	 */
 	private boolean record(JobEntity job, JobSpec spec, Outcome outcome, long nanos) {
 		if (outcome instanceof Outcome.Succeeded succeeded) {
-			succeed(job, spec, succeeded.result());
-			this.metrics.finished(JobStatus.SUCCEEDED, nanos);
+			JobStatus status = succeeded.stoppedEarly() ? JobStatus.STOPPED_EARLY : JobStatus.SUCCEEDED;
+			succeed(job, spec, succeeded.result(), status);
+			this.metrics.finished(status, nanos);
 			return false;
 		}
 		if (outcome instanceof Outcome.Failed failed) {
@@ -220,7 +225,8 @@ class JobExecutor implements JobWork {
 			Map<String, Object> finalMetrics = new LinkedHashMap<>();
 			finalMetrics.put("perClass", model.get().metrics().get("perClass"));
 			finalMetrics.put("confusionMatrix", model.get().metrics().get("confusionMatrix"));
-			recordSuccess(jobId, Map.of("modelId", model.get().id()), finalMetrics);
+			recordSuccess(jobId, gate().stopped(jobId) ? JobStatus.STOPPED_EARLY : JobStatus.SUCCEEDED,
+					Map.of("modelId", model.get().id()), finalMetrics);
 			return false;
 		}
 		if (job.cancelRequested) {
@@ -244,7 +250,7 @@ class JobExecutor implements JobWork {
 		return Boolean.TRUE.equals(requeued);
 	}
 
-	private void succeed(JobEntity job, JobSpec spec, TrainingResult result) {
+	private void succeed(JobEntity job, JobSpec spec, TrainingResult result, JobStatus status) {
 		Map<String, Object> confusion = new LinkedHashMap<>();
 		confusion.put("labels", result.labels());
 		confusion.put("matrix", result.confusionMatrix());
@@ -272,7 +278,7 @@ class JobExecutor implements JobWork {
 		if (spec.register() != null) {
 			done.putAll(register(job.id, spec.register(), model.id()));
 		}
-		recordSuccess(job.id, done, finalMetrics);
+		recordSuccess(job.id, status, done, finalMetrics);
 		// the model holds the result: nothing to resume any more
 		this.checkpoints.delete(job.id);
 	}
@@ -282,14 +288,16 @@ class JobExecutor implements JobWork {
 	 * the database fails, none, and the job stays RUNNING for claim() to recover.
 	 * @param done what the final status event says: the model's id and its registration
 	 */
-	private void recordSuccess(UUID jobId, Map<String, Object> done, Map<String, Object> finalMetrics) {
+	private void recordSuccess(UUID jobId, JobStatus status, Map<String, Object> done,
+			Map<String, Object> finalMetrics) {
 		UUID modelId = (UUID) done.get("modelId");
 		this.transaction.executeWithoutResult((tx) -> {
-			if (this.jobs.succeed(jobId, modelId, this.json.writeValueAsString(finalMetrics), Instant.now()) == 0) {
+			if (this.jobs.succeed(jobId, status, modelId, this.json.writeValueAsString(finalMetrics),
+					Instant.now()) == 0) {
 				log.warn("Job {} finished training but was no longer RUNNING", jobId);
 				return;
 			}
-			terminal(jobId, JobStatus.SUCCEEDED, done);
+			terminal(jobId, status, done);
 		});
 	}
 
@@ -321,6 +329,10 @@ class JobExecutor implements JobWork {
 			return Map.of("registrationError",
 					"The model could not be registered as " + registration.name() + ": " + ex.getMessage());
 		}
+	}
+
+	private EpochGate gate() {
+		return this.gate.getIfAvailable(() -> EpochGate.NONE);
 	}
 
 	private void end(UUID jobId, JobStatus status, String message, String type) {

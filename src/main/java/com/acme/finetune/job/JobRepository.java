@@ -24,6 +24,10 @@ interface JobRepository extends JpaRepository<JobEntity, UUID>, JpaSpecification
 
 	long countByStatus(JobStatus status);
 
+	Page<JobEntity> findBySweepId(UUID sweepId, Pageable pageable);
+
+	Page<JobEntity> findByStatusAndSweepId(JobStatus status, UUID sweepId, Pageable pageable);
+
 	boolean existsByDatasetIdAndStatusIn(UUID datasetId, Collection<JobStatus> statuses);
 
 	@Query("select distinct j.baseModel from JobEntity j where j.status in :statuses")
@@ -50,10 +54,10 @@ interface JobRepository extends JpaRepository<JobEntity, UUID>, JpaSpecification
 	@Transactional
 	@Modifying(clearAutomatically = true, flushAutomatically = true)
 	@Query("""
-			update JobEntity j set j.status = com.acme.finetune.job.JobStatus.SUCCEEDED, j.modelId = :modelId,
+			update JobEntity j set j.status = :status, j.modelId = :modelId,
 			j.finalMetrics = :finalMetrics, j.percent = 100, j.etaSeconds = 0, j.finishedAt = :now,
 			j.updatedAt = :now where j.id = :id and j.status = com.acme.finetune.job.JobStatus.RUNNING""")
-	int succeed(UUID id, UUID modelId, String finalMetrics, Instant now);
+	int succeed(UUID id, JobStatus status, UUID modelId, String finalMetrics, Instant now);
 
 	@Transactional
 	@Modifying(clearAutomatically = true, flushAutomatically = true)

@@ -20,6 +20,7 @@ import com.acme.finetune.training.TrainingResult;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.stereotype.Component;
 
 /**
@@ -58,9 +59,12 @@ class JobRunner {
 
 	private final JobCheckpoints checkpoints;
 
+	private final ObjectProvider<EpochGate> gate;
+
 	JobRunner(DatasetService datasets, BackboneCatalog baseModels, ArtifactStore store, JobRepository jobs,
 			JobEpochRepository epochs, JobEvents events, JobProperties properties, JobMetrics metrics,
-			JobCheckpoints checkpoints) {
+			JobCheckpoints checkpoints, ObjectProvider<EpochGate> gate) {
+		this.gate = gate;
 		this.datasets = datasets;
 		this.baseModels = baseModels;
 		this.store = store;
@@ -75,7 +79,16 @@ class JobRunner {
 	/** How an attempt ended. */
 	sealed interface Outcome {
 
-		record Succeeded(TrainingResult result) implements Outcome {
+		/**
+		 * @param stoppedEarly whether the {@link EpochGate} ended the run before its last
+		 * epoch
+		 */
+		record Succeeded(TrainingResult result, boolean stoppedEarly) implements Outcome {
+
+			Succeeded(TrainingResult result) {
+				this(result, false);
+			}
+
 		}
 
 		record Failed(String message, String type) implements Outcome {
@@ -108,7 +121,7 @@ class JobRunner {
 			if (resumeAfter > 0) {
 				log.info("Job {} attempt {} resumes after epoch {}", job.id, job.attempts, resumeAfter);
 			}
-			request = new TrainingProcessProtocol.Request(training, data);
+			request = new TrainingProcessProtocol.Request(training, data, gate().gates(job.id));
 		}
 		catch (RuntimeException | IOException ex) {
 			return new Outcome.Failed("The job could not be prepared: " + ex.getMessage(), ex.getClass().getName());
@@ -135,6 +148,7 @@ class JobRunner {
 		String stopReason = null;
 		long stopSentAt = 0;
 		boolean cancelled = false;
+		boolean halted = false;
 		Message verdict = null;
 		while (true) {
 			Message message = process.poll(POLL_MILLIS);
@@ -147,6 +161,7 @@ class JobRunner {
 						progress.start(message.totalEpochs(), message.stepsPerEpoch(), message.epoch());
 					case Message.STEP -> progress.step(message);
 					case Message.EPOCH -> epoch(job.id, message.metrics(), progress);
+					case Message.GATE -> halted |= !gate(job.id, message.epoch(), process);
 					default -> verdict = message;
 				}
 			}
@@ -180,8 +195,8 @@ class JobRunner {
 		int exit = process.waitForExit((stopReason != null) ? 5_000 : STOP_GRACE_MILLIS);
 		Message last;
 		while ((last = process.poll(0)) != null) {
-			if (!TrainingProcess.isEnd(last) && !Message.STEP.equals(last.type())
-					&& !Message.START.equals(last.type())) {
+			if (!TrainingProcess.isEnd(last) && !Message.STEP.equals(last.type()) && !Message.START.equals(last.type())
+					&& !Message.GATE.equals(last.type())) {
 				if (Message.EPOCH.equals(last.type())) {
 					epoch(job.id, last.metrics(), progress);
 				}
@@ -194,7 +209,7 @@ class JobRunner {
 			process.kill();
 		}
 		if (verdict != null && Message.RESULT.equals(verdict.type())) {
-			return new Outcome.Succeeded(verdict.result());
+			return new Outcome.Succeeded(verdict.result(), halted);
 		}
 		if (verdict != null && Message.ERROR.equals(verdict.type())) {
 			return new Outcome.Failed(verdict.errorMessage(), verdict.errorType());
@@ -207,6 +222,30 @@ class JobRunner {
 		}
 		return new Outcome.Interrupted("The training process exited unexpectedly (exit code " + exit + ")",
 				"TrainingProcessDied");
+	}
+
+	private EpochGate gate() {
+		return this.gate.getIfAvailable(() -> EpochGate.NONE);
+	}
+
+	/**
+	 * Answers the process waiting after an epoch; when the decision cannot be made (a
+	 * database blip) the trial goes on, which never loses work.
+	 * @return whether it goes on
+	 */
+	private boolean gate(UUID jobId, Integer epoch, TrainingProcess process) {
+		boolean proceed = true;
+		try {
+			proceed = (epoch == null) || gate().proceed(jobId, epoch);
+		}
+		catch (RuntimeException ex) {
+			log.warn("Job {}: no decision after epoch {}; it goes on ({})", jobId, epoch, ex.toString());
+		}
+		if (!proceed) {
+			log.info("Job {} stops early after epoch {}", jobId, epoch);
+		}
+		process.send(proceed ? TrainingProcessProtocol.PROCEED : TrainingProcessProtocol.HALT);
+		return proceed;
 	}
 
 	private void epoch(UUID jobId, EpochMetrics m, Progress progress) {

@@ -79,7 +79,53 @@ public class JobService {
 		JobSpec spec = check(body);
 		String specJson = this.json.writeValueAsString(spec);
 		return this.idempotency.once(IDEMPOTENCY_SCOPE, idempotencyKey, specJson,
-				(claim) -> create(spec, specJson, claim), this::get);
+				(claim) -> create(spec, specJson, claim, null), this::get);
+	}
+
+	/**
+	 * What is wrong with a job body, every violation at once (the fields as
+	 * {@code POST /jobs} names them); empty when it parses. Whether its dataset and base
+	 * model exist is {@link #resolve}'s concern.
+	 */
+	public List<Map<String, String>> violations(JsonNode body) {
+		JobSpecParser.Result parsed = JobSpecParser.parse(body);
+		List<Map<String, String>> violations = new ArrayList<>(parsed.violations());
+		violations.addAll(callbackViolations(body, parsed));
+		return violations;
+	}
+
+	/**
+	 * A job body's spec with its defaults, checked as {@code POST /jobs} checks it (400
+	 * listing every violation, or naming a missing dataset or base model).
+	 */
+	public JobSpec resolve(JsonNode body) {
+		return check(body);
+	}
+
+	/**
+	 * Creates a sweep's trial: an ordinary queued job tagged with the sweep, in the
+	 * caller's transaction when there is one (the sweep's lock holds until both are
+	 * committed).
+	 */
+	public UUID submitTrial(JobSpec spec, UUID sweepId) {
+		return create(spec, this.json.writeValueAsString(spec), null, sweepId);
+	}
+
+	/**
+	 * Cancels a job unless it already ended.
+	 * @return whether it was active
+	 */
+	public boolean cancelIfActive(UUID id) {
+		try {
+			cancel(id);
+			return true;
+		}
+		catch (ApiException ex) {
+			if (ex.type() == ProblemType.CONFLICT || ex.type() == ProblemType.NOT_FOUND) {
+				return false;
+			}
+			throw ex;
+		}
 	}
 
 	/**
@@ -129,7 +175,7 @@ public class JobService {
 				List.of(Map.of("field", "datasetId", "message", "dataset " + spec.datasetId() + " does not exist")));
 	}
 
-	private UUID create(JobSpec spec, String specJson, IdempotencyKeys.Claim claim) {
+	private UUID create(JobSpec spec, String specJson, IdempotencyKeys.Claim claim, UUID sweepId) {
 		return this.transaction.execute((status) -> {
 			// Holds the dataset's and base model's rows until the job is committed, so a
 			// concurrent delete of either waits and then sees the job (409), or, if it
@@ -145,6 +191,7 @@ public class JobService {
 			job.id = UUID.randomUUID();
 			job.status = JobStatus.QUEUED;
 			job.datasetId = spec.datasetId();
+			job.sweepId = sweepId;
 			job.baseModel = spec.baseModel();
 			job.spec = specJson;
 			job.totalEpochs = spec.hyperparameters().epochs();
@@ -153,7 +200,9 @@ public class JobService {
 			this.jobs.saveAndFlush(job);
 			this.queue.enqueue(job.id);
 			this.events.append(job.id, JobEvents.STATUS, Map.of("status", JobStatus.QUEUED));
-			claim.complete(job.id);
+			if (claim != null) {
+				claim.complete(job.id);
+			}
 			return job.id;
 		});
 	}
@@ -165,8 +214,19 @@ public class JobService {
 
 	@Transactional(readOnly = true)
 	public PageResponse<JobView> list(JobStatus status, Paging paging) {
-		Specification<JobEntity> filter = (status != null) ? (root, query, cb) -> cb.equal(root.get("status"), status)
-				: Specification.unrestricted();
+		return list(status, null, paging);
+	}
+
+	/** Jobs, optionally only those with a status or the trials of a sweep. */
+	@Transactional(readOnly = true)
+	public PageResponse<JobView> list(JobStatus status, UUID sweepId, Paging paging) {
+		Specification<JobEntity> filter = Specification.unrestricted();
+		if (status != null) {
+			filter = filter.and((root, query, cb) -> cb.equal(root.get("status"), status));
+		}
+		if (sweepId != null) {
+			filter = filter.and((root, query, cb) -> cb.equal(root.get("sweepId"), sweepId));
+		}
 		return paging.read(this.jobs, filter, (e) -> Map.of("createdAt", e.createdAt, "id", e.id)).map(this::view);
 	}
 
@@ -245,7 +305,7 @@ public class JobService {
 		return new JobView(e.id, e.status, this.json.readValue(e.spec, JobSpec.class), e.datasetId,
 				new JobView.Progress(e.epoch, e.totalEpochs, e.step, e.totalSteps, e.percent, e.etaSeconds,
 						e.imagesPerSecond),
-				latest, e.modelId, error, e.attempts, e.node, e.createdAt, e.startedAt, e.finishedAt);
+				latest, e.modelId, error, e.attempts, e.node, e.createdAt, e.startedAt, e.finishedAt, e.sweepId);
 	}
 
 	private static EpochView metrics(JobEpochEntity e) {

@@ -27,7 +27,7 @@ import org.springframework.stereotype.Component;
  * {@code POST /jobs:validate}: what a job would do, without running it.
  */
 @Component
-class JobValidator {
+public class JobValidator {
 
 	/**
 	 * Training images/s of ResNet-50 at 224 px on a 2-core CPU by freeze bound (measured,
@@ -123,6 +123,16 @@ class JobValidator {
 				new BatchNorm(JobSpecs.batchNorm(spec).id(), plan.network(), first.batchNorm(), plan.batchNormReason()),
 				new LearningRates(hp.learningRate(), hp.warmupEpochs(), rates.layerDecay(), rates.resolved(), byStage),
 				phases, estimateEpochSeconds(spec, upTo, data));
+	}
+
+	/**
+	 * Seconds one epoch of a job body would take on this node, without planning its
+	 * network (what sweeps ask for each trial they would run).
+	 */
+	public double estimateEpochSeconds(JsonNode body) {
+		JobSpec spec = this.jobs.check(body);
+		return estimateEpochSeconds(spec, Stage.parse(spec.freeze().upTo()),
+				this.datasets.trainingData(spec.datasetId()));
 	}
 
 	private double estimateEpochSeconds(JobSpec spec, Stage upTo, TrainingData data) {

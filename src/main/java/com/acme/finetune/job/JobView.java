@@ -3,10 +3,21 @@ package com.acme.finetune.job;
 import java.time.Instant;
 import java.util.UUID;
 
-/** A job as clients see it (SPEC.md → Fine-tuning jobs). */
+/**
+ * A job as clients see it (SPEC.md → Fine-tuning jobs); {@code sweepId} names the sweep a
+ * trial belongs to.
+ */
 public record JobView(UUID id, JobStatus status, JobSpec spec, UUID datasetId, Progress progress,
 		EpochView latestMetrics, UUID modelId, Error error, int attempts, String node, Instant createdAt,
-		Instant startedAt, Instant finishedAt) {
+		Instant startedAt, Instant finishedAt, UUID sweepId) {
+
+	/** A job that is no sweep's trial. */
+	public JobView(UUID id, JobStatus status, JobSpec spec, UUID datasetId, Progress progress, EpochView latestMetrics,
+			UUID modelId, Error error, int attempts, String node, Instant createdAt, Instant startedAt,
+			Instant finishedAt) {
+		this(id, status, spec, datasetId, progress, latestMetrics, modelId, error, attempts, node, createdAt, startedAt,
+				finishedAt, null);
+	}
 
 	public record Progress(int epoch, int totalEpochs, int step, int totalSteps, double percent, Long etaSeconds,
 			Double imagesPerSecond) {

@@ -6,6 +6,9 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 
 import com.acme.finetune.job.TrainingProcessProtocol.Message;
 import com.acme.finetune.job.TrainingProcessProtocol.Request;
@@ -26,6 +29,9 @@ public final class TrainingProcessMain {
 			true, StandardCharsets.UTF_8);
 
 	private static volatile boolean stopRequested;
+
+	/** Answers to gate messages, in order. */
+	private static final BlockingQueue<String> answers = new LinkedBlockingQueue<>();
 
 	private TrainingProcessMain() {
 	}
@@ -55,6 +61,27 @@ public final class TrainingProcessMain {
 				return stopRequested;
 			}
 
+			@Override
+			public boolean stopAfterEpoch(int epoch) {
+				if (!request.gated()) {
+					return false;
+				}
+				send(Message.gate(epoch));
+				try {
+					while (!stopRequested) {
+						String answer = answers.poll(200, TimeUnit.MILLISECONDS);
+						if (answer != null) {
+							return TrainingProcessProtocol.HALT.equals(answer);
+						}
+					}
+				}
+				catch (InterruptedException ex) {
+					Thread.currentThread().interrupt();
+				}
+				// cancelled or stopping while waiting: the next step check ends the run
+				return false;
+			}
+
 		};
 		int exitCode;
 		try {
@@ -80,9 +107,14 @@ public final class TrainingProcessMain {
 			try (BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8))) {
 				String line;
 				while ((line = in.readLine()) != null) {
-					if (TrainingProcessProtocol.CANCEL.equals(line.trim())
-							|| TrainingProcessProtocol.STOP.equals(line.trim())) {
+					String command = line.trim();
+					if (TrainingProcessProtocol.CANCEL.equals(command)
+							|| TrainingProcessProtocol.STOP.equals(command)) {
 						stopRequested = true;
+					}
+					else if (TrainingProcessProtocol.PROCEED.equals(command)
+							|| TrainingProcessProtocol.HALT.equals(command)) {
+						answers.add(command);
 					}
 				}
 			}

@@ -23,6 +23,14 @@ final class TrainingProcessProtocol {
 
 	static final String STOP = "stop";
 
+	/** The answer to a {@link Message#GATE}: train the next epoch. */
+	static final String PROCEED = "proceed";
+
+	/**
+	 * The answer to a {@link Message#GATE}: end the run after this epoch, with a result.
+	 */
+	static final String HALT = "halt";
+
 	static final ObjectMapper JSON = JsonMapper.builder()
 		.disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
 		.build();
@@ -30,7 +38,16 @@ final class TrainingProcessProtocol {
 	private TrainingProcessProtocol() {
 	}
 
-	record Request(TrainingRequest training, TrainingData data) {
+	/**
+	 * @param gated whether the process asks after each epoch whether to go on (a
+	 * {@link Message#GATE}) and waits for {@link #PROCEED} or {@link #HALT}
+	 */
+	record Request(TrainingRequest training, TrainingData data, boolean gated) {
+
+		Request(TrainingRequest training, TrainingData data) {
+			this(training, data, false);
+		}
+
 	}
 
 	/** One message from the training process; {@code type} says which members are set. */
@@ -50,6 +67,9 @@ final class TrainingProcessProtocol {
 
 		static final String ERROR = "error";
 
+		/** {@code epoch} is recorded: the process waits to hear whether to go on. */
+		static final String GATE = "gate";
+
 		/** {@code epoch}: the epochs a resumed run starts after (0 for a fresh one). */
 		static Message start(int totalEpochs, int stepsPerEpoch, int completedEpochs) {
 			return new Message(START, totalEpochs, stepsPerEpoch, completedEpochs, null, null, null, null, null, null,
@@ -63,6 +83,10 @@ final class TrainingProcessProtocol {
 
 		static Message epoch(EpochMetrics metrics) {
 			return new Message(EPOCH, null, null, metrics.epoch(), null, null, null, metrics, null, null, null);
+		}
+
+		static Message gate(int epoch) {
+			return new Message(GATE, null, null, epoch, null, null, null, null, null, null, null);
 		}
 
 		static Message result(TrainingResult result) {

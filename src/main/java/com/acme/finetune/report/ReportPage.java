@@ -302,7 +302,7 @@ final class ReportPage {
 			.badge{font-size:12px;font-weight:700;letter-spacing:.05em;padding:3px 10px;border-radius:999px;background:#e5e7eb;color:#374151}
 			.badge.succeeded{background:#dcfce7;color:#166534}.badge.running{background:#dbeafe;color:#1e40af}
 			.badge.queued{background:#fef9c3;color:#854d0e}.badge.failed{background:#fee2e2;color:#991b1b}
-			.badge.cancelled{background:#e5e7eb;color:#374151}
+			.badge.cancelled{background:#e5e7eb;color:#374151}.badge.stopped_early{background:#ffedd5;color:#9a3412}
 			.error{background:#fef2f2;border:1px solid #fecaca;color:#991b1b;border-radius:10px;padding:12px 16px;margin:12px 0}
 			.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(170px,1fr));gap:12px}
 			.card,.panel,figure,.spec{background:var(--card);border:1px solid var(--line);border-radius:12px}

@@ -22,7 +22,9 @@ final class EndpointScopes {
 			rule("GET", "/api/v1/jobs", Scope.READ), rule("GET", "/api/v1/jobs/{id}", Scope.READ),
 			rule("GET", "/api/v1/jobs/{id}/metrics", Scope.READ), rule("GET", "/api/v1/jobs/{id}/events", Scope.READ),
 			rule("GET", "/api/v1/jobs/{id}/report", Scope.READ),
-			rule("GET", "/api/v1/jobs/{id}/report/{chart}", Scope.READ), rule("GET", "/api/v1/models", Scope.READ),
+			rule("GET", "/api/v1/jobs/{id}/report/{chart}", Scope.READ), rule("GET", "/api/v1/sweeps", Scope.READ),
+			rule("GET", "/api/v1/sweeps/{id}", Scope.READ), rule("GET", "/api/v1/sweeps/{id}/events", Scope.READ),
+			rule("GET", "/api/v1/sweeps/{id}/report", Scope.READ), rule("GET", "/api/v1/models", Scope.READ),
 			rule("GET", "/api/v1/models/{id}", Scope.READ), rule("GET", "/api/v1/models/{id}/artifact", Scope.READ),
 			rule("GET", "/api/v1/models/{id}/export", Scope.READ), rule("GET", "/api/v1/registered-models", Scope.READ),
 			rule("GET", "/api/v1/registered-models/{name}", Scope.READ),
@@ -41,7 +43,9 @@ final class EndpointScopes {
 			// train: datasets in, jobs in and out
 			rule("POST", "/api/v1/datasets", Scope.TRAIN), rule("POST", "/api/v1/jobs", Scope.TRAIN),
 			rule("POST", "/api/v1/jobs:validate", Scope.TRAIN), rule("POST", "/api/v1/jobs/{id}:cancel", Scope.TRAIN),
-			rule("POST", "/api/v1/jobs/{id}:resume", Scope.TRAIN),
+			rule("POST", "/api/v1/jobs/{id}:resume", Scope.TRAIN), rule("POST", "/api/v1/sweeps", Scope.TRAIN),
+			rule("POST", "/api/v1/sweeps:validate", Scope.TRAIN),
+			rule("POST", "/api/v1/sweeps/{id}:cancel", Scope.TRAIN),
 			// ... evaluations: a worker scores a model on a dataset
 			rule("POST", "/api/v1/models/{id}/evaluations", Scope.TRAIN),
 			rule("POST", "/api/v1/registered-models/{name}/aliases/{alias}/evaluations", Scope.TRAIN),

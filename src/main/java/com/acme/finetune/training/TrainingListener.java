@@ -35,6 +35,16 @@ public interface TrainingListener {
 	}
 
 	/**
+	 * Asked after each epoch but the last, once its metrics were reported and its
+	 * checkpoint written (and once more for the checkpoint's epoch when a run resumes):
+	 * {@code true} ends the run here, as early stopping does, with the best epoch's
+	 * weights and a result. May block while someone else decides.
+	 */
+	default boolean stopAfterEpoch(int epoch) {
+		return false;
+	}
+
+	/**
 	 * Polled before every step: returning {@code true} stops the run with a
 	 * {@link TrainingCancelledException} within one step.
 	 */

@@ -197,7 +197,8 @@ final class TrainingRun {
 			}
 			log.info("Resuming after epoch {} of {} from {}", resumed.epoch(), this.hp.epochs(),
 					this.resumeFrom.dir().getFileName());
-			if (patience > 0 && resumed.epoch() - bestEpoch >= patience) {
+			if ((patience > 0 && resumed.epoch() - bestEpoch >= patience)
+					|| (resumed.epoch() < this.hp.epochs() && this.listener.stopAfterEpoch(resumed.epoch()))) {
 				// the checkpoint's epoch already stopped the run early
 				first = this.hp.epochs() + 1;
 			}
@@ -273,6 +274,10 @@ final class TrainingRun {
 			if (patience > 0 && epoch - bestEpoch >= patience) {
 				log.info("Early stopping after epoch {}: no {} improvement since epoch {}", epoch, metric.id(),
 						bestEpoch);
+				break;
+			}
+			if (epoch < this.hp.epochs() && this.listener.stopAfterEpoch(epoch)) {
+				log.info("Stopped after epoch {} of {} on request", epoch, this.hp.epochs());
 				break;
 			}
 		}

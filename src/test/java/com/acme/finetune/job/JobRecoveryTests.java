@@ -27,6 +27,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 import tools.jackson.databind.ObjectMapper;
 
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.context.annotation.Import;
@@ -52,6 +53,9 @@ class JobRecoveryTests {
 
 	@Autowired
 	DataSource dataSource;
+
+	@Autowired
+	ObjectProvider<EpochGate> gate;
 
 	@Autowired
 	JobProperties properties;
@@ -182,7 +186,8 @@ class JobRecoveryTests {
 
 	private JobExecutor executor(JobRepository repository) {
 		return new JobExecutor(repository, this.epochs, this.events, this.runner, this.models, this.properties,
-				this.metrics, this.queue, this.json, this.transaction, this.datasets, this.registry, this.checkpoints);
+				this.metrics, this.queue, this.json, this.transaction, this.datasets, this.registry, this.checkpoints,
+				this.gate);
 	}
 
 	/** The repository, with one method failing the first {@code times} calls. */
