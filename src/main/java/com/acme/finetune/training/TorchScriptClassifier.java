@@ -283,14 +283,28 @@ final class TorchScriptClassifier extends AbstractBlock implements Classifier {
 			return new NDList(this.oneDnn.features(inputs.singletonOrThrow()));
 		}
 		NDArray out;
-		if (training && !this.batchStatistics) {
-			// DJL ties autograd to training mode; BatchNorm on its running statistics
-			// with gradients needs the module in eval mode, run with autograd on
-			JniUtils.enableInferenceMode(this.backbone);
-			out = IValueUtils.forward(this.backbone, inputs, true).get(0);
+		if (training) {
+			// training runs the module as written: the profiling graph executor's
+			// optimised graph (from the third call on) was seen to turn the first
+			// gradients of an eval-mode trace trained from its stem into NaN in some
+			// runs
+			JniUtils.setGraphExecutorOptimize(false);
 		}
-		else {
-			out = this.backbone.forward(parameterStore, inputs, training, null).get(0);
+		try {
+			if (training && !this.batchStatistics) {
+				// DJL ties autograd to training mode; BatchNorm on its running statistics
+				// with gradients needs the module in eval mode, run with autograd on
+				JniUtils.enableInferenceMode(this.backbone);
+				out = IValueUtils.forward(this.backbone, inputs, true).get(0);
+			}
+			else {
+				out = this.backbone.forward(parameterStore, inputs, training, null).get(0);
+			}
+		}
+		finally {
+			if (training) {
+				JniUtils.setGraphExecutorOptimize(true);
+			}
 		}
 		return new NDList(out.reshape(out.getShape().get(0), -1));
 	}
