@@ -6,7 +6,7 @@ then calls forward for each batch.
 
 Run once with Debian's PyTorch (apt-get install -y python3-torch):
     /usr/bin/python3 src/main/python/make_onednn_resnet50.py \
-        src/main/resources/com/acme/finetune/training/resnet50-onednn.pt
+        src/main/resources/com/acme/finetune/training/nn/resnet50-onednn.pt
 
 Why: PyTorch's NCHW convolutions reorder every input into oneDNN's blocked layout and
 every output back; mkldnn tensors stay blocked from the first convolution to the pooling.

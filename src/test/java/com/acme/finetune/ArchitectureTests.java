@@ -8,7 +8,10 @@ import org.junit.jupiter.api.Test;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
 
-/** Keeps the capabilities' dependencies one-way and the training core free of Spring. */
+/**
+ * Keeps the capabilities' dependencies one-way and the training core free of Spring and
+ * of the service's other modules. {@link ModularityTests} checks the module boundaries.
+ */
 class ArchitectureTests {
 
 	private final JavaClasses classes = new ClassFileImporter()
@@ -24,10 +27,15 @@ class ArchitectureTests {
 	void trainingCoreIsPlainJava() {
 		noClasses().that()
 			.resideInAPackage("com.acme.finetune.training..")
+			// package-info carries only module metadata for Spring Modulith
+			.and()
+			.doNotHaveSimpleName("package-info")
 			.should()
 			.dependOnClassesThat()
 			.resideInAnyPackage("org.springframework..", "jakarta.persistence..", "jakarta.servlet..",
-					"com.acme.finetune.web..", "com.acme.finetune.storage..")
+					"com.acme.finetune.web..", "com.acme.finetune.storage..", "com.acme.finetune.job..",
+					"com.acme.finetune.dataset..", "com.acme.finetune.model..", "com.acme.finetune.inference..",
+					"com.acme.finetune.djl..")
 			.check(this.classes);
 	}
 

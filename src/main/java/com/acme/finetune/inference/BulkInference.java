@@ -14,7 +14,7 @@ import ai.djl.modality.Classifications;
 import ai.djl.translate.TranslateException;
 import com.acme.finetune.djl.DjlRuntime;
 import com.acme.finetune.model.ModelCatalog;
-import com.acme.finetune.training.ModelArtifact;
+import com.acme.finetune.training.artifact.ModelArtifact;
 
 import org.springframework.stereotype.Component;
 

@@ -12,7 +12,7 @@ import java.util.concurrent.TimeoutException;
 import com.acme.finetune.inference.ModelBatcher.ModelClosedException;
 import com.acme.finetune.inference.ModelBatcher.QueueFullException;
 import com.acme.finetune.inference.ModelRegistry.LoadedModel;
-import com.acme.finetune.training.GradCam;
+import com.acme.finetune.training.artifact.GradCam;
 import com.acme.finetune.web.ApiException;
 import com.acme.finetune.web.ProblemType;
 

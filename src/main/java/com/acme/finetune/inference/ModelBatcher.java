@@ -17,7 +17,7 @@ import java.util.function.Function;
 import ai.djl.inference.Predictor;
 import ai.djl.modality.Classifications;
 import ai.djl.translate.TranslateException;
-import com.acme.finetune.training.ModelArtifact;
+import com.acme.finetune.training.artifact.ModelArtifact;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

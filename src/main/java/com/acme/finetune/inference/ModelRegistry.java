@@ -24,7 +24,7 @@ import com.acme.finetune.djl.DjlRuntime;
 import com.acme.finetune.model.ModelCatalog;
 import com.acme.finetune.model.ModelDeleted;
 import com.acme.finetune.training.InvalidBackboneException;
-import com.acme.finetune.training.ModelArtifact;
+import com.acme.finetune.training.artifact.ModelArtifact;
 import com.acme.finetune.training.UnsafeTorchScriptException;
 import com.acme.finetune.web.ApiException;
 import com.acme.finetune.web.ProblemType;

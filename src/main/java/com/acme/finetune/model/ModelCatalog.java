@@ -21,7 +21,7 @@ import java.util.stream.Stream;
 import com.acme.finetune.sandbox.TorchScriptSandbox;
 import com.acme.finetune.storage.ArtifactStore;
 import com.acme.finetune.training.InvalidBackboneException;
-import com.acme.finetune.training.ModelArtifact;
+import com.acme.finetune.training.artifact.ModelArtifact;
 import com.acme.finetune.training.UnsafeTorchScriptException;
 import com.acme.finetune.web.ApiException;
 import com.acme.finetune.web.PageResponse;

@@ -17,7 +17,7 @@ import java.util.concurrent.TimeUnit;
 
 import com.acme.finetune.djl.DjlRuntime;
 import com.acme.finetune.storage.ArtifactStore;
-import com.acme.finetune.training.PortableExport;
+import com.acme.finetune.training.artifact.PortableExport;
 import com.acme.finetune.web.ApiException;
 import com.acme.finetune.web.ProblemType;
 import org.slf4j.Logger;

@@ -14,6 +14,13 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtSymbolBlock;
 import ai.djl.training.ParameterStore;
 
+import com.acme.finetune.training.artifact.ArtifactBlockFactory;
+import com.acme.finetune.training.artifact.ArtifactMetadata;
+import com.acme.finetune.training.artifact.ModelArtifact;
+import com.acme.finetune.training.nn.Classifier;
+import com.acme.finetune.training.nn.ResNet50Block;
+import com.acme.finetune.training.nn.TorchScriptClassifier;
+
 /** Turns a {@link BaseModel} into a {@link Classifier} with an n-way head. */
 final class Backbones {
 
@@ -51,7 +58,7 @@ final class Backbones {
 	private static Loaded loadFineTuned(BaseModel base, List<String> labels, NDManager manager, boolean trainable) {
 		Path dir = base.location();
 		try {
-			ModelArtifact.Metadata metadata = ModelArtifact.Metadata.read(dir);
+			ArtifactMetadata metadata = ArtifactMetadata.read(dir);
 			Classifier classifier = ArtifactBlockFactory.load(manager, dir, metadata.network(), metadata.numClasses(),
 					metadata.classifierRemoved(), metadata.featureDim(), trainable);
 			if (trainable && classifier instanceof TorchScriptClassifier torchScript) {

@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Map;
 
 import com.acme.finetune.training.TrainingRequest.BatchNormMode;
+import com.acme.finetune.training.nn.ResNet50Block;
 
 /**
  * What {@code batchNorm} means for a given network, stage by stage. The rule of

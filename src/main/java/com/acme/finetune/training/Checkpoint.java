@@ -25,6 +25,10 @@ import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import com.acme.finetune.training.artifact.ArtifactBlockFactory;
+import com.acme.finetune.training.nn.Classifier;
+import com.acme.finetune.training.nn.TorchScriptClassifier;
+
 /**
  * A run's state after a completed epoch, on disk, so that an interrupted run (worker
  * died, node drained, out of memory, cancelled) continues from there instead of starting

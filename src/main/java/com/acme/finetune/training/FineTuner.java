@@ -28,6 +28,11 @@ import org.slf4j.LoggerFactory;
 import com.acme.finetune.training.Hyperparameters.Augmentation;
 import com.acme.finetune.training.ParameterCounts.StageCount;
 import com.acme.finetune.training.TrainingRequest.BatchNormMode;
+import com.acme.finetune.training.artifact.ArtifactMetadata;
+import com.acme.finetune.training.artifact.ModelArtifact;
+import com.acme.finetune.training.nn.Classifier;
+import com.acme.finetune.training.nn.ResNet50Block;
+import com.acme.finetune.training.nn.TorchScriptClassifier;
 
 /**
  * The training core: fine-tunes a ResNet-50-style backbone with a new linear head on an
@@ -460,9 +465,9 @@ public final class FineTuner {
 		return new ParameterCounts(total, trainable, byStage);
 	}
 
-	private static ModelArtifact.Metadata readMetadata(BaseModel base) {
+	private static ArtifactMetadata readMetadata(BaseModel base) {
 		try {
-			return ModelArtifact.Metadata.read(base.location());
+			return ArtifactMetadata.read(base.location());
 		}
 		catch (IOException ex) {
 			throw new InvalidBackboneException("Base model " + base.id() + " is not readable: " + ex.getMessage(), ex);

@@ -21,6 +21,8 @@ import ai.djl.repository.zoo.Criteria;
 import ai.djl.repository.zoo.ZooModel;
 import ai.djl.translate.NoopTranslator;
 
+import com.acme.finetune.training.nn.TorchScriptConvolutions;
+
 /**
  * The {@code resnet50-imagenet} backbone: torchvision's ImageNet ResNet-50 as the DJL
  * PyTorch model zoo ships it ({@code djl://ai.djl.pytorch/resnet}, artifact

@@ -49,7 +49,7 @@ public record Preprocessing(int imageSize, int resizeShorter, float[] mean, floa
 	/**
 	 * The shorter side resized to {@link #resizeShorter()}, as packed RGB bytes (HWC).
 	 */
-	RgbImage resize(BufferedImage image) {
+	public RgbImage resize(BufferedImage image) {
 		int w = image.getWidth();
 		int h = image.getHeight();
 		int tw;
@@ -100,7 +100,7 @@ public record Preprocessing(int imageSize, int resizeShorter, float[] mean, floa
 	}
 
 	/** The centre {@code imageSize} square of a resized image. */
-	RgbImage centerCrop(RgbImage resized) {
+	public RgbImage centerCrop(RgbImage resized) {
 		int x0 = (resized.width() - this.imageSize) / 2;
 		int y0 = (resized.height() - this.imageSize) / 2;
 		return crop(resized, x0, y0);
@@ -127,7 +127,7 @@ public record Preprocessing(int imageSize, int resizeShorter, float[] mean, floa
 	 * Writes a {@code imageSize}-square RGB crop as normalised CHW floats, mirrored when
 	 * {@code flip}.
 	 */
-	void normalize(RgbImage crop, boolean flip, float[] dst, int offset) {
+	public void normalize(RgbImage crop, boolean flip, float[] dst, int offset) {
 		int s = this.imageSize;
 		int plane = s * s;
 		byte[] rgb = crop.rgb();
@@ -173,7 +173,7 @@ public record Preprocessing(int imageSize, int resizeShorter, float[] mean, floa
 	}
 
 	/** Packed RGB pixels, row-major. */
-	record RgbImage(byte[] rgb, int width, int height) {
+	public record RgbImage(byte[] rgb, int width, int height) {
 	}
 
 }

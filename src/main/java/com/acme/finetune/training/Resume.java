@@ -19,6 +19,8 @@ import ai.djl.nn.core.Linear;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import com.acme.finetune.training.nn.Classifier;
+
 /**
  * A checkpoint a run continues from: found in the request's checkpoint directory and
  * accepted only when it was written by a run of the same request (same base, data, freeze

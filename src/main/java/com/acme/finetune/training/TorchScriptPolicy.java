@@ -60,7 +60,7 @@ public final class TorchScriptPolicy {
 	 */
 	static final long MAX_CODE_BYTES = 8L << 20;
 
-	static final long MAX_FILE_BYTES = 1L << 20;
+	public static final long MAX_FILE_BYTES = 1L << 20;
 
 	/**
 	 * Deeper nesting is no backbone's and would make libtorch's parser recurse deeply.

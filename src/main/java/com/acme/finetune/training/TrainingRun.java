@@ -38,6 +38,9 @@ import com.acme.finetune.training.Hyperparameters.Augmentation;
 import com.acme.finetune.training.Hyperparameters.ClassWeights;
 import com.acme.finetune.training.Hyperparameters.EarlyStoppingMetric;
 import com.acme.finetune.training.TrainingResult.ClassMetrics;
+import com.acme.finetune.training.artifact.ModelArtifact;
+import com.acme.finetune.training.nn.Classifier;
+import com.acme.finetune.training.nn.TorchScriptClassifier;
 
 /**
  * The training loop of one run, over the phases of its freeze schedule: each phase

@@ -9,7 +9,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 import ai.djl.modality.Classifications;
-import com.acme.finetune.training.ModelArtifact;
+import com.acme.finetune.training.artifact.ModelArtifact;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.AfterEach;

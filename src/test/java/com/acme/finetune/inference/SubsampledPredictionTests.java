@@ -9,8 +9,8 @@ import java.util.stream.Collectors;
 
 import javax.imageio.ImageIO;
 
-import com.acme.finetune.training.ModelArtifact;
-import com.acme.finetune.training.ModelArtifact.Prediction;
+import com.acme.finetune.training.artifact.ModelArtifact;
+import com.acme.finetune.training.artifact.ModelArtifact.Prediction;
 import com.acme.finetune.training.Preprocessing;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;

@@ -17,6 +17,8 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.training.ParameterStore;
 import com.acme.finetune.training.Hyperparameters.Optimizer;
 import com.acme.finetune.training.TrainingRequest.BatchNormMode;
+import com.acme.finetune.training.nn.Classifier;
+import com.acme.finetune.training.nn.ResNet50Block;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

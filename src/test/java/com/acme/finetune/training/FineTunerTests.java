@@ -17,6 +17,8 @@ import com.acme.finetune.training.Hyperparameters.EarlyStopping;
 import com.acme.finetune.training.Hyperparameters.EarlyStoppingMetric;
 import com.acme.finetune.training.Hyperparameters.Optimizer;
 import com.acme.finetune.training.TrainingRequest.BatchNormMode;
+import com.acme.finetune.training.artifact.ModelArtifact;
+import com.acme.finetune.training.nn.Classifier;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

@@ -12,7 +12,10 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.ParameterStore;
+import com.acme.finetune.training.artifact.ArtifactBlockFactory;
 import com.acme.finetune.training.bench.TrainingBenchmark;
+import com.acme.finetune.training.nn.CpuLayout;
+import com.acme.finetune.training.nn.ResNet50Block;
 
 /**
  * Measures the served ResNet-50's forward pass in process (no HTTP, no decoding): a

@@ -13,6 +13,7 @@ import java.util.Collections;
 import java.util.Enumeration;
 import java.util.HashMap;
 import java.util.List;
+import java.util.stream.Stream;
 import java.util.Map;
 import java.util.Properties;
 
@@ -37,6 +38,9 @@ import org.junit.jupiter.api.io.TempDir;
 import com.acme.finetune.training.Hyperparameters.Optimizer;
 import com.acme.finetune.training.TrainingData.Sample;
 import com.acme.finetune.training.TrainingRequest.BatchNormMode;
+import com.acme.finetune.training.artifact.ArtifactBlockFactory;
+import com.acme.finetune.training.artifact.ModelArtifact;
+import com.acme.finetune.training.nn.ResNet50Block;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
@@ -182,6 +186,33 @@ class ModelArtifactTests {
 				.singletonOrThrow()
 				.getShape();
 		}
+	}
+
+	/**
+	 * Artifacts saved before the network classes moved to {@code training.nn} and
+	 * {@code training.artifact} name the block factory by its old class name in
+	 * {@code serving.properties}; the service loads them with its own factory, never by
+	 * that name.
+	 */
+	@Test
+	void artifactNamingTheBlockFactoryByItsOldClassNameStillLoads() throws Exception {
+		Path old = dir.resolve("written-before-the-split");
+		Files.createDirectories(old);
+		try (Stream<Path> files = Files.list(result.modelDir())) {
+			for (Path file : files.toList()) {
+				Files.copy(file, old.resolve(file.getFileName()));
+			}
+		}
+		Path properties = old.resolve(ModelArtifact.SERVING_PROPERTIES);
+		String text = Files.readString(properties);
+		String current = "blockFactory=" + ArtifactBlockFactory.class.getName();
+		assertThat(text).contains(current);
+		Files.writeString(properties,
+				text.replace(current, "blockFactory=com.acme.finetune.training.ArtifactBlockFactory"));
+		assertThat(predictAll(old)).isEqualTo(predictAll(result.modelDir()));
+		assertThat(new FineTuner()
+			.countParameters(new BaseModel(BaseModel.Kind.FINETUNED, "model:old", old), Stage.LAYER3, 2)
+			.total()).isEqualTo(23_508_032L + 2049 * 2);
 	}
 
 	@Test

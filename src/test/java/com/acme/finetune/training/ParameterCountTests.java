@@ -8,6 +8,8 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import org.junit.jupiter.api.Test;
 
+import com.acme.finetune.training.nn.ResNet50Block;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** Parameter counts must be torchvision's, for the API and for what really trains. */

@@ -12,6 +12,8 @@ import ai.djl.training.ParameterStore;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
+import com.acme.finetune.training.nn.PointwiseConv2d;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 class PointwiseConv2dTests {

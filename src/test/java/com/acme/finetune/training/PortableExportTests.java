@@ -38,6 +38,13 @@ import org.junit.jupiter.api.io.TempDir;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
+import com.acme.finetune.training.artifact.ArtifactBlockFactory;
+import com.acme.finetune.training.artifact.ModelArtifact;
+import com.acme.finetune.training.artifact.PortableExport;
+import com.acme.finetune.training.nn.Classifier;
+import com.acme.finetune.training.nn.ResNet50Block;
+import com.acme.finetune.training.nn.TorchScriptClassifier;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 

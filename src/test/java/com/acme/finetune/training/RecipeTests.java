@@ -15,6 +15,7 @@ import org.junit.jupiter.api.io.TempDir;
 import com.acme.finetune.training.FreezeSchedule.Phase;
 import com.acme.finetune.training.Hyperparameters.Optimizer;
 import com.acme.finetune.training.TrainingRequest.BatchNormMode;
+import com.acme.finetune.training.nn.Classifier;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

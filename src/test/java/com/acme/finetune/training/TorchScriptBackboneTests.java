@@ -23,6 +23,10 @@ import org.junit.jupiter.api.io.TempDir;
 
 import com.acme.finetune.training.Hyperparameters.Optimizer;
 import com.acme.finetune.training.TrainingRequest.BatchNormMode;
+import com.acme.finetune.training.artifact.ModelArtifact;
+import com.acme.finetune.training.nn.Classifier;
+import com.acme.finetune.training.nn.TorchScriptClassifier;
+import com.acme.finetune.training.nn.TorchScriptState;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

@@ -17,6 +17,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import com.acme.finetune.training.nn.TorchScriptConvolutions;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 class TorchScriptConvolutionsTests {

@@ -10,6 +10,12 @@ import java.util.Map;
 import com.acme.finetune.training.Hyperparameters.Optimizer;
 import com.acme.finetune.training.TrainingData.Sample;
 import com.acme.finetune.training.TrainingRequest.BatchNormMode;
+import com.acme.finetune.training.artifact.ArtifactBlockFactory;
+import com.acme.finetune.training.artifact.ModelArtifact;
+import com.acme.finetune.training.nn.CpuLayout;
+import com.acme.finetune.training.nn.ResNet50Block;
+import com.acme.finetune.training.nn.TorchScriptClassifier;
+import com.acme.finetune.training.nn.TorchScriptState;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;

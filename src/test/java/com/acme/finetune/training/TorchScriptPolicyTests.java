@@ -13,6 +13,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.pytorch.engine.PtSymbolBlock;
 import ai.djl.pytorch.jni.JniUtils;
 import com.acme.finetune.support.HostileTorchScript;
+import com.acme.finetune.training.artifact.ArtifactBlockFactory;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -26,6 +26,7 @@ import com.acme.finetune.training.Hyperparameters.LrSchedule;
 import com.acme.finetune.training.Hyperparameters.Optimizer;
 import com.acme.finetune.training.TrainingData.Sample;
 import com.acme.finetune.training.TrainingRequest.BatchNormMode;
+import com.acme.finetune.training.nn.Classifier;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

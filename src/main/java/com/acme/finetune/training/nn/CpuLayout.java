@@ -1,4 +1,4 @@
-package com.acme.finetune.training;
+package com.acme.finetune.training.nn;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -31,7 +31,7 @@ import org.slf4j.LoggerFactory;
  * ({@link OneDnnResNet50}) unless {@code CPU_BLOCKED_INFERENCE=false}; where the CPU
  * reports no cache sizes, their residual sums take a path that does not need them.
  */
-final class CpuLayout {
+public final class CpuLayout {
 
 	private static final Logger log = LoggerFactory.getLogger(CpuLayout.class);
 
@@ -42,22 +42,22 @@ final class CpuLayout {
 	private static final Path CACHE_DIR = Path.of("/sys/devices/system/cpu/cpu0/cache");
 
 	/** The decision for this process, made once. */
-	static final boolean CHANNELS_LAST = decide(System.getenv(SETTING), CACHE_DIR);
+	public static final boolean CHANNELS_LAST = decide(System.getenv(SETTING), CACHE_DIR);
 
 	/** Whether this CPU reports its L1 and L2 caches (see {@link #cachesReported}). */
-	static final boolean CACHES_REPORTED = cachesReported(CACHE_DIR);
+	public static final boolean CACHES_REPORTED = cachesReported(CACHE_DIR);
 
 	/**
 	 * Whether served ResNet-50s run on oneDNN's blocked layout ({@link OneDnnResNet50}):
 	 * yes unless {@code CPU_BLOCKED_INFERENCE=false}.
 	 */
-	static final boolean BLOCKED_INFERENCE = !"false"
+	public static final boolean BLOCKED_INFERENCE = !"false"
 		.equalsIgnoreCase(String.valueOf(System.getenv(BLOCKED_SETTING)).trim());
 
 	private CpuLayout() {
 	}
 
-	static boolean decide(String setting, Path cacheDir) {
+	public static boolean decide(String setting, Path cacheDir) {
 		String value = (setting == null || setting.isBlank()) ? "auto" : setting.trim().toLowerCase(Locale.ROOT);
 		boolean channelsLast = switch (value) {
 			case "true" -> true;

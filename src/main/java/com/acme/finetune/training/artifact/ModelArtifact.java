@@ -1,38 +1,47 @@
-package com.acme.finetune.training;
+package com.acme.finetune.training.artifact;
 
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.Reader;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Properties;
 import java.util.jar.JarEntry;
 import java.util.jar.JarOutputStream;
-import java.util.stream.IntStream;
 import java.util.stream.Stream;
 
 import ai.djl.Device;
 import ai.djl.MalformedModelException;
 import ai.djl.inference.Predictor;
 import ai.djl.modality.Classifications;
-import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
-import ai.djl.ndarray.types.Shape;
 import ai.djl.repository.zoo.Criteria;
 import ai.djl.repository.zoo.ModelNotFoundException;
 import ai.djl.repository.zoo.ZooModel;
 import ai.djl.translate.TranslateException;
-import ai.djl.translate.Translator;
-import ai.djl.translate.TranslatorContext;
 import tools.jackson.core.JacksonException;
 import tools.jackson.core.type.TypeReference;
 import tools.jackson.databind.json.JsonMapper;
+
+import com.acme.finetune.training.FineTuner;
+import com.acme.finetune.training.InvalidBackboneException;
+import com.acme.finetune.training.Preprocessing;
+import com.acme.finetune.training.Stage;
+import com.acme.finetune.training.TorchScriptPolicy;
+import com.acme.finetune.training.UnsafeTorchScriptException;
+import com.acme.finetune.training.nn.BatchNorm2d;
+import com.acme.finetune.training.nn.Classifier;
+import com.acme.finetune.training.nn.CpuLayout;
+import com.acme.finetune.training.nn.FoldableConv2d;
+import com.acme.finetune.training.nn.OneDnnResNet50;
+import com.acme.finetune.training.nn.PointwiseConv2d;
+import com.acme.finetune.training.nn.ResNet50Block;
+import com.acme.finetune.training.nn.TorchScriptClassifier;
+import com.acme.finetune.training.nn.TorchScriptConvolutions;
+import com.acme.finetune.training.nn.TorchScriptState;
 
 /**
  * A trained model on disk and, once loaded, in memory: one long-lived DJL
@@ -90,7 +99,7 @@ public final class ModelArtifact implements AutoCloseable {
 
 	private final Path dir;
 
-	private final Metadata metadata;
+	private final ArtifactMetadata metadata;
 
 	private final ZooModel<BufferedImage, Classifications> model;
 
@@ -99,7 +108,7 @@ public final class ModelArtifact implements AutoCloseable {
 	/** The model's {@link GradCam}, or why it has none; null until first asked. */
 	private Object gradCam;
 
-	private ModelArtifact(Path dir, Metadata metadata, ZooModel<BufferedImage, Classifications> model) {
+	private ModelArtifact(Path dir, ArtifactMetadata metadata, ZooModel<BufferedImage, Classifications> model) {
 		this.dir = dir;
 		this.metadata = metadata;
 		this.model = model;
@@ -112,7 +121,7 @@ public final class ModelArtifact implements AutoCloseable {
 
 	/** Loads an artifact on {@code auto}, {@code cpu}, {@code gpu} or {@code gpu:N}. */
 	public static ModelArtifact load(Path dir, String device) throws IOException {
-		Metadata metadata = Metadata.read(dir);
+		ArtifactMetadata metadata = ArtifactMetadata.read(dir);
 		Device target = FineTuner.resolveDevice(device);
 		Criteria<BufferedImage, Classifications> criteria = Criteria.builder()
 			.setTypes(BufferedImage.class, Classifications.class)
@@ -234,7 +243,7 @@ public final class ModelArtifact implements AutoCloseable {
 	}
 
 	/** Writes the artifact files for a trained network. */
-	static void write(Path dir, Classifier network, List<String> labels, Preprocessing preprocessing)
+	public static void write(Path dir, Classifier network, List<String> labels, Preprocessing preprocessing)
 			throws IOException {
 		Files.createDirectories(dir);
 		network.save(dir);
@@ -253,7 +262,7 @@ public final class ModelArtifact implements AutoCloseable {
 		p.setProperty("normalize", join(preprocessing.mean()) + "," + join(preprocessing.std()));
 		p.setProperty("applySoftmax", "true");
 		p.setProperty("synsetFileName", SYNSET_FILE);
-		// read by ArtifactBlockFactory and Metadata
+		// read by ArtifactBlockFactory and ArtifactMetadata
 		p.setProperty("network", network.kind());
 		p.setProperty("numClasses", Integer.toString(network.numClasses()));
 		p.setProperty("featureDim", Integer.toString(network.featureDim()));
@@ -310,7 +319,7 @@ public final class ModelArtifact implements AutoCloseable {
 		return sb.toString();
 	}
 
-	private static float[] floats(String csv) {
+	static float[] floats(String csv) {
 		String[] parts = csv.split("\\s*,\\s*");
 		float[] values = new float[parts.length];
 		for (int i = 0; i < parts.length; i++) {
@@ -319,35 +328,11 @@ public final class ModelArtifact implements AutoCloseable {
 		return values;
 	}
 
-	/** What an artifact's {@code serving.properties} and labels say. */
-	record Metadata(String network, int numClasses, int featureDim, boolean classifierRemoved, List<String> labels,
-			Preprocessing preprocessing) {
-
-		static Metadata read(Path dir) throws IOException {
-			Path file = dir.resolve(SERVING_PROPERTIES);
-			if (!Files.isRegularFile(file)) {
-				throw new IOException("Not a model artifact (no " + SERVING_PROPERTIES + "): " + dir.getFileName());
-			}
-			Properties p = new Properties();
-			try (Reader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-				p.load(in);
-			}
-			List<String> labels = readLabels(dir);
-			Preprocessing preprocessing = new Preprocessing(Integer.parseInt(p.getProperty("imageSize")),
-					Integer.parseInt(p.getProperty("resizeShorter")), floats(p.getProperty("mean")),
-					floats(p.getProperty("std")));
-			return new Metadata(p.getProperty("network").toLowerCase(Locale.ROOT),
-					Integer.parseInt(p.getProperty("numClasses")), Integer.parseInt(p.getProperty("featureDim")),
-					Boolean.parseBoolean(p.getProperty("classifierRemoved")), labels, preprocessing);
-		}
-
-	}
-
 	/**
 	 * {@code labels.json}, or for artifacts written before it, {@code synset.txt} (one
 	 * label per non-empty line).
 	 */
-	static List<String> readLabels(Path dir) throws IOException {
+	public static List<String> readLabels(Path dir) throws IOException {
 		Path json = dir.resolve(LABELS_FILE);
 		if (Files.isRegularFile(json)) {
 			try {
@@ -363,53 +348,6 @@ public final class ModelArtifact implements AutoCloseable {
 			.stream()
 			.filter((l) -> !l.isEmpty())
 			.toList();
-	}
-
-	/**
-	 * Exactly the training evaluation transform (same resize code), then softmax over the
-	 * labels.
-	 */
-	static final class ArtifactTranslator implements Translator<BufferedImage, Classifications> {
-
-		private final Preprocessing preprocessing;
-
-		private final List<String> labels;
-
-		ArtifactTranslator(Preprocessing preprocessing, List<String> labels) {
-			this.preprocessing = preprocessing;
-			this.labels = labels;
-		}
-
-		@Override
-		public NDList processInput(TranslatorContext ctx, BufferedImage input) {
-			int s = this.preprocessing.imageSize();
-			float[] data = new float[3 * s * s];
-			this.preprocessing.toTensor(input, data, 0);
-			return new NDList(ctx.getNDManager().create(data, new Shape(3, s, s)));
-		}
-
-		/**
-		 * The whole batch transformed straight into one array, images in parallel: the
-		 * transform is single-threaded per image, and the forward pass waits for all of
-		 * them.
-		 */
-		@Override
-		public NDList batchProcessInput(TranslatorContext ctx, List<BufferedImage> inputs) {
-			int s = this.preprocessing.imageSize();
-			int size = 3 * s * s;
-			float[] data = new float[inputs.size() * size];
-			IntStream.range(0, inputs.size())
-				.parallel()
-				.forEach((i) -> this.preprocessing.toTensor(inputs.get(i), data, i * size));
-			return new NDList(ctx.getNDManager().create(data, new Shape(inputs.size(), 3, s, s)));
-		}
-
-		@Override
-		public Classifications processOutput(TranslatorContext ctx, NDList list) {
-			NDArray probabilities = list.singletonOrThrow().softmax(0);
-			return new Classifications(this.labels, probabilities);
-		}
-
 	}
 
 }

@@ -1,4 +1,4 @@
-package com.acme.finetune.training;
+package com.acme.finetune.training.artifact;
 
 import java.awt.image.BufferedImage;
 import java.io.IOException;
@@ -22,6 +22,14 @@ import ai.djl.pytorch.jni.IValueUtils;
 import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
+
+import com.acme.finetune.training.InvalidBackboneException;
+import com.acme.finetune.training.Preprocessing;
+import com.acme.finetune.training.Stage;
+import com.acme.finetune.training.nn.Classifier;
+import com.acme.finetune.training.nn.ResNet50Block;
+import com.acme.finetune.training.nn.TorchScriptClassifier;
+import com.acme.finetune.training.nn.TorchScriptLayer4;
 
 /**
  * Grad-CAM (Selvaraju et al., 2017) for a loaded model: which places of the image made

@@ -1,4 +1,4 @@
-package com.acme.finetune.training;
+package com.acme.finetune.training.nn;
 
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
@@ -24,7 +24,7 @@ import ai.djl.util.PairList;
  * copy-slices pass. Same parameters (names, types, order), same saved form (version 2,
  * input shapes, channel count) as DJL's BatchNorm, so saved models load either way.
  */
-final class BatchNorm2d extends AbstractBlock {
+public final class BatchNorm2d extends AbstractBlock {
 
 	private static final byte VERSION = 2;
 
@@ -48,7 +48,7 @@ final class BatchNorm2d extends AbstractBlock {
 
 	private boolean folded;
 
-	BatchNorm2d() {
+	public BatchNorm2d() {
 		super(VERSION);
 		this.gamma = addParameter(Parameter.builder().setName("gamma").setType(Parameter.Type.GAMMA).build());
 		this.beta = addParameter(Parameter.builder().setName("beta").setType(Parameter.Type.BETA).build());

@@ -1,4 +1,4 @@
-package com.acme.finetune.training;
+package com.acme.finetune.training.nn;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
@@ -16,7 +16,7 @@ import ai.djl.util.PairList;
  * again are folded: models loaded for serving. Same parameter and saved form as
  * {@link Conv2d}.
  */
-class FoldableConv2d extends Conv2d {
+public class FoldableConv2d extends Conv2d {
 
 	private NDArray foldedBias;
 

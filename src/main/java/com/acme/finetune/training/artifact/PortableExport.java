@@ -1,4 +1,4 @@
-package com.acme.finetune.training;
+package com.acme.finetune.training.artifact;
 
 import java.io.BufferedInputStream;
 import java.io.DataInputStream;
@@ -31,6 +31,11 @@ import ai.djl.training.ParameterStore;
 import ai.djl.util.JsonUtils;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+
+import com.acme.finetune.training.Preprocessing;
+import com.acme.finetune.training.nn.ResNet50Block;
+import com.acme.finetune.training.nn.TorchScriptClassifier;
+import com.acme.finetune.training.nn.TorchScriptState;
 
 /**
  * A model in a form that runs without this service or DJL: a zip of safetensors weights,
@@ -94,7 +99,7 @@ public final class PortableExport {
 	 * @param modelId recorded in {@code config.json}
 	 */
 	public static Layout write(Path artifactDir, String modelId, OutputStream out) throws IOException {
-		ModelArtifact.Metadata metadata = ModelArtifact.Metadata.read(artifactDir);
+		ArtifactMetadata metadata = ArtifactMetadata.read(artifactDir);
 		ZipOutputStream zip = new ZipOutputStream(out);
 		// weights barely compress: the fastest level keeps the export CPU-cheap
 		zip.setLevel(Deflater.BEST_SPEED);
@@ -132,8 +137,8 @@ public final class PortableExport {
 		return layout;
 	}
 
-	private static Layout writeTorchScript(NDManager manager, Path dir, ModelArtifact.Metadata metadata,
-			ZipOutputStream zip) throws IOException {
+	private static Layout writeTorchScript(NDManager manager, Path dir, ArtifactMetadata metadata, ZipOutputStream zip)
+			throws IOException {
 		Path backboneFile = dir.resolve(TorchScriptClassifier.BACKBONE_FILE);
 		Linear head = ResNet50Block.newHead(metadata.numClasses());
 		try (DataInputStream in = new DataInputStream(
@@ -257,7 +262,7 @@ public final class PortableExport {
 		return Map.of("format", "pt");
 	}
 
-	private static String config(Layout layout, ModelArtifact.Metadata metadata, String modelId) {
+	private static String config(Layout layout, ArtifactMetadata metadata, String modelId) {
 		Preprocessing p = metadata.preprocessing();
 		Map<String, Object> preprocessing = new LinkedHashMap<>();
 		preprocessing.put("resize", p.resizeShorter());
@@ -286,7 +291,7 @@ public final class PortableExport {
 		return JsonUtils.GSON_PRETTY.toJson(config) + "\n";
 	}
 
-	private static String readme(Layout layout, ModelArtifact.Metadata metadata, String modelId) {
+	private static String readme(Layout layout, ArtifactMetadata metadata, String modelId) {
 		StringBuilder md = new StringBuilder();
 		md.append("# Exported model ").append(modelId).append("\n\n");
 		md.append("An image classifier with ")

@@ -1,4 +1,4 @@
-package com.acme.finetune.training;
+package com.acme.finetune.training.nn;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
@@ -24,7 +24,7 @@ import ai.djl.nn.pooling.Pool;
  * of about 3), which is why {@link ResNet50Block} keeps CPU activations NCHW where the
  * CPU reports no cache hierarchy ({@link CpuLayout}).
  */
-final class PointwiseConv2d extends FoldableConv2d {
+public final class PointwiseConv2d extends FoldableConv2d {
 
 	private final int sampling;
 
@@ -34,7 +34,7 @@ final class PointwiseConv2d extends FoldableConv2d {
 	}
 
 	/** A 1x1 convolution with {@code filters} outputs and the given stride. */
-	static PointwiseConv2d create(int filters, int stride) {
+	public static PointwiseConv2d create(int filters, int stride) {
 		return new PointwiseConv2d(Conv2d.builder()
 			.setKernelShape(new Shape(1, 1))
 			.setFilters(filters)

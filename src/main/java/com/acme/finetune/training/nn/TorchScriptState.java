@@ -1,4 +1,4 @@
-package com.acme.finetune.training;
+package com.acme.finetune.training.nn;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -28,10 +28,10 @@ import java.util.zip.ZipFile;
  * the pickle operations those files use; anything else fails with an {@link IOException},
  * and callers fall back to running the module as it is.
  */
-final class TorchScriptState {
+public final class TorchScriptState {
 
 	/** A float tensor: its shape and values, row-major. */
-	record Tensor(long[] shape, float[] values) {
+	public record Tensor(long[] shape, float[] values) {
 	}
 
 	private record Global(String module, String name) {
@@ -55,7 +55,7 @@ final class TorchScriptState {
 	}
 
 	/** Every float tensor reachable from the root module, by dotted name. */
-	static Map<String, Tensor> read(Path file) throws IOException {
+	public static Map<String, Tensor> read(Path file) throws IOException {
 		try (ZipFile zip = new ZipFile(file.toFile())) {
 			ZipEntry pickle = zip.stream()
 				.filter((e) -> e.getName().endsWith("/data.pkl")

@@ -1,4 +1,4 @@
-package com.acme.finetune.training;
+package com.acme.finetune.training.nn;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -11,11 +11,14 @@ import ai.djl.nn.Parameter;
 import ai.djl.nn.core.Linear;
 import ai.djl.training.ParameterStore;
 
+import com.acme.finetune.training.Stage;
+import com.acme.finetune.training.artifact.ModelArtifact;
+
 /**
  * A backbone plus linear head that the training loop drives without knowing whether the
  * backbone is DJL blocks or TorchScript.
  */
-interface Classifier extends Block {
+public interface Classifier extends Block {
 
 	/** {@code resnet50} (DJL blocks) or {@code torchscript}; recorded in artifacts. */
 	String kind();

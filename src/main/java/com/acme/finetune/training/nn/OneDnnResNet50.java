@@ -1,4 +1,4 @@
-package com.acme.finetune.training;
+package com.acme.finetune.training.nn;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -33,9 +33,9 @@ import ai.djl.pytorch.jni.JniUtils;
  * model's manager like the rest of it. Concurrent {@link #features} calls are safe: the
  * module has no state and reads the packed weights only.
  */
-final class OneDnnResNet50 {
+public final class OneDnnResNet50 {
 
-	static final String MODULE = "resnet50-onednn.pt";
+	public static final String MODULE = "resnet50-onednn.pt";
 
 	private final PtSymbolBlock module;
 

@@ -1,4 +1,4 @@
-package com.acme.finetune.training;
+package com.acme.finetune.training.nn;
 
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
@@ -39,6 +39,9 @@ import ai.djl.util.PairList;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import com.acme.finetune.training.Stage;
+import com.acme.finetune.training.artifact.ArtifactBlockFactory;
+
 /**
  * torchvision's ResNet-50 (v1.5: stride on the 3x3 convolution, bias-free convolutions,
  * BatchNorm eps 1e-5 / momentum 0.1) built from plain DJL blocks, with a linear head.
@@ -51,15 +54,15 @@ import org.slf4j.LoggerFactory;
  * with its own training flag, which is how frozen stages keep their BatchNorm statistics:
  * DJL's freeze API only covers gradients, not running statistics.
  */
-final class ResNet50Block extends AbstractBlock implements Classifier {
+public final class ResNet50Block extends AbstractBlock implements Classifier {
 
 	private static final Logger log = LoggerFactory.getLogger(ResNet50Block.class);
 
-	static final String KIND = "resnet50";
+	public static final String KIND = "resnet50";
 
 	static final String PARAMS_FILE = "model.params";
 
-	static final int FEATURE_DIM = 2048;
+	public static final int FEATURE_DIM = 2048;
 
 	private static final byte VERSION = 1;
 
@@ -94,7 +97,7 @@ final class ResNet50Block extends AbstractBlock implements Classifier {
 	}
 
 	/** A randomly initialisable ResNet-50 with an {@code numClasses}-way head. */
-	static ResNet50Block create(int numClasses) {
+	public static ResNet50Block create(int numClasses) {
 		List<Block> stages = new ArrayList<>();
 		stages.add(new SequentialBlock().add(conv(64, 7, 2, 3))
 			.add(batchNorm())
@@ -126,7 +129,7 @@ final class ResNet50Block extends AbstractBlock implements Classifier {
 		return new ResNet50Block(this.stages, newHead(classes), classes);
 	}
 
-	static Linear newHead(int numClasses) {
+	public static Linear newHead(int numClasses) {
 		return Linear.builder().setUnits(numClasses).build();
 	}
 
@@ -158,7 +161,7 @@ final class ResNet50Block extends AbstractBlock implements Classifier {
 	 * weights in place: afterwards the block only predicts (training mode fails) and must
 	 * not be saved. For loaded artifacts ({@link ArtifactBlockFactory}).
 	 */
-	void foldBatchNorm() {
+	public void foldBatchNorm() {
 		for (Block stage : this.stages) {
 			foldBatchNorm(stage);
 		}
@@ -184,12 +187,12 @@ final class ResNet50Block extends AbstractBlock implements Classifier {
 	 * where the weights live on a GPU, or the engine cannot build the module (a libtorch
 	 * without oneDNN), the DJL convolutions stay.
 	 */
-	boolean useOneDnnLayout(NDManager manager) {
+	public boolean useOneDnnLayout(NDManager manager) {
 		return useOneDnnLayout(manager, !CpuLayout.CACHES_REPORTED);
 	}
 
 	/** As above, choosing how residual sums run (tests compare both). */
-	boolean useOneDnnLayout(NDManager manager, boolean plainShortcut) {
+	public boolean useOneDnnLayout(NDManager manager, boolean plainShortcut) {
 		List<PtNDArray> weightsAndBiases = new ArrayList<>();
 		for (Block stage : this.stages) {
 			collectFolded(stage, weightsAndBiases);
@@ -245,7 +248,7 @@ final class ResNet50Block extends AbstractBlock implements Classifier {
 	 * {@code num_batches_tracked}, which DJL does not keep, is missing. Only the
 	 * parameters of a block that is not folded ({@link #foldBatchNorm()}) mean this.
 	 */
-	Map<String, Parameter> torchvisionParameters() {
+	public Map<String, Parameter> torchvisionParameters() {
 		Map<String, Parameter> named = new LinkedHashMap<>();
 		List<Block> stem = this.stages.get(0).getChildren().values();
 		putConvolution(named, "conv1", stem.get(0));
@@ -357,7 +360,7 @@ final class ResNet50Block extends AbstractBlock implements Classifier {
 	}
 
 	/** Reads an artifact's {@link #PARAMS_FILE} into a new block. */
-	static ResNet50Block load(NDManager manager, Path dir, int numClasses) throws IOException {
+	public static ResNet50Block load(NDManager manager, Path dir, int numClasses) throws IOException {
 		ResNet50Block block = create(numClasses);
 		try (DataInputStream in = new DataInputStream(
 				new BufferedInputStream(Files.newInputStream(dir.resolve(PARAMS_FILE)), 1 << 20))) {
@@ -400,7 +403,7 @@ final class ResNet50Block extends AbstractBlock implements Classifier {
 	 * @param cancelled polled before every batch; stops the calibration when true
 	 * @return whether it ran to the end
 	 */
-	boolean calibrateBatchNorm(ParameterStore parameterStore, Iterator<NDArray> batches, Stage upTo,
+	public boolean calibrateBatchNorm(ParameterStore parameterStore, Iterator<NDArray> batches, Stage upTo,
 			BooleanSupplier cancelled) {
 		List<Block> stages = stagesUpTo(upTo);
 		List<BatchNorm2d> norms = batchNorms(upTo);
@@ -434,7 +437,7 @@ final class ResNet50Block extends AbstractBlock implements Classifier {
 	 * The running statistics of the stages up to {@code upTo}: mean and variance of each
 	 * BatchNorm in order.
 	 */
-	List<float[]> runningStatistics(Stage upTo) {
+	public List<float[]> runningStatistics(Stage upTo) {
 		List<float[]> statistics = new ArrayList<>();
 		for (BatchNorm2d norm : batchNorms(upTo)) {
 			statistics.addAll(List.of(norm.runningStatistics()));
@@ -443,7 +446,7 @@ final class ResNet50Block extends AbstractBlock implements Classifier {
 	}
 
 	/** Sets what {@link #runningStatistics(Stage)} returned for the same stages. */
-	void runningStatistics(Stage upTo, List<float[]> statistics) {
+	public void runningStatistics(Stage upTo, List<float[]> statistics) {
 		List<BatchNorm2d> norms = batchNorms(upTo);
 		if (statistics.size() != 2 * norms.size()) {
 			throw new IllegalArgumentException(
@@ -480,7 +483,7 @@ final class ResNet50Block extends AbstractBlock implements Classifier {
 	}
 
 	/** Whether CPU inference runs on oneDNN's blocked layout. */
-	boolean onOneDnnLayout() {
+	public boolean onOneDnnLayout() {
 		return this.oneDnn != null;
 	}
 
@@ -510,7 +513,7 @@ final class ResNet50Block extends AbstractBlock implements Classifier {
 	}
 
 	/** Overrides the {@link CpuLayout} choice for this block (tests compare layouts). */
-	void useChannelsLast(boolean enabled) {
+	public void useChannelsLast(boolean enabled) {
 		this.channelsLast = enabled;
 	}
 
@@ -557,7 +560,7 @@ final class ResNet50Block extends AbstractBlock implements Classifier {
 	 * stages even where serving runs on oneDNN's layout (which only yields pooled
 	 * features): what Grad-CAM explains.
 	 */
-	NDArray lastStage(ParameterStore parameterStore, NDArray input) {
+	public NDArray lastStage(ParameterStore parameterStore, NDArray input) {
 		NDList x = channelsLast(new NDList(input), this.channelsLast);
 		for (Block stage : this.stages) {
 			x = forwardScoped(stage, parameterStore, x, false, null);

@@ -1,4 +1,4 @@
-package com.acme.finetune.training;
+package com.acme.finetune.training.artifact;
 
 import java.io.BufferedInputStream;
 import java.io.DataInputStream;
@@ -17,6 +17,13 @@ import ai.djl.nn.core.Linear;
 import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.engine.PtSymbolBlock;
 import ai.djl.pytorch.jni.JniUtils;
+
+import com.acme.finetune.training.TorchScriptPolicy;
+import com.acme.finetune.training.nn.Classifier;
+import com.acme.finetune.training.nn.CpuLayout;
+import com.acme.finetune.training.nn.ResNet50Block;
+import com.acme.finetune.training.nn.TorchScriptClassifier;
+import com.acme.finetune.training.nn.TorchScriptConvolutions;
 
 /**
  * Rebuilds a saved model's network for DJL's {@code Criteria}: named as
@@ -58,8 +65,8 @@ public class ArtifactBlockFactory implements BlockFactory {
 		}
 	}
 
-	static Classifier load(NDManager manager, Path dir, String network, int numClasses, boolean classifierRemoved,
-			int featureDim, boolean trainable) throws IOException {
+	public static Classifier load(NDManager manager, Path dir, String network, int numClasses,
+			boolean classifierRemoved, int featureDim, boolean trainable) throws IOException {
 		if (ResNet50Block.KIND.equals(network)) {
 			return ResNet50Block.load(manager, dir, numClasses);
 		}
@@ -85,7 +92,7 @@ public class ArtifactBlockFactory implements BlockFactory {
 	 * allow-list reaches libtorch.
 	 * @throws UnsafeTorchScriptException if the file's code is not allowed
 	 */
-	static PtSymbolBlock loadBackbone(NDManager manager, Path file, boolean trainable) throws IOException {
+	public static PtSymbolBlock loadBackbone(NDManager manager, Path file, boolean trainable) throws IOException {
 		Path rewritten = trainable ? TorchScriptConvolutions.unitStrideCopy(file) : null;
 		try {
 			return loadModule(manager, (rewritten != null) ? rewritten : file, trainable);
@@ -98,7 +105,7 @@ public class ArtifactBlockFactory implements BlockFactory {
 	}
 
 	/** Loads a TorchScript file that passes {@link TorchScriptPolicy}, as it is. */
-	static PtSymbolBlock loadModule(NDManager manager, Path file, boolean trainable) {
+	public static PtSymbolBlock loadModule(NDManager manager, Path file, boolean trainable) {
 		TorchScriptPolicy.check(file);
 		// trainParam: without it PyTorch loads inference tensors that can never be
 		// unfrozen

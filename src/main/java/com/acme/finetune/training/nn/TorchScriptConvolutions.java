@@ -1,4 +1,4 @@
-package com.acme.finetune.training;
+package com.acme.finetune.training.nn;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -34,7 +34,7 @@ import java.util.zip.ZipOutputStream;
  * kernel size is a property of the weight, so the rewrite tests it at run time and leaves
  * every other convolution as it was.
  */
-final class TorchScriptConvolutions {
+public final class TorchScriptConvolutions {
 
 	/**
 	 * Groups: call, input, weight, bias, stride h, stride w, the rest of the arguments.
@@ -50,7 +50,7 @@ final class TorchScriptConvolutions {
 	 * A rewritten copy of {@code file} in the temporary directory (the caller deletes
 	 * it), or {@code null} when the file has no strided unpadded convolution.
 	 */
-	static Path unitStrideCopy(Path file) throws IOException {
+	public static Path unitStrideCopy(Path file) throws IOException {
 		Map<String, byte[]> edited = new HashMap<>();
 		Path target = Files.createTempFile("unit-stride-", ".pt");
 		boolean done = false;
@@ -99,7 +99,7 @@ final class TorchScriptConvolutions {
 	}
 
 	/** The TorchScript source with every strided unpadded convolution rewritten. */
-	static String rewrite(String code) {
+	public static String rewrite(String code) {
 		Matcher m = STRIDED_UNPADDED.matcher(code);
 		StringBuilder out = new StringBuilder();
 		while (m.find()) {
@@ -131,7 +131,7 @@ final class TorchScriptConvolutions {
 	}
 
 	/** A stored (uncompressed) entry, as PyTorch writes them. */
-	static void writeStored(ZipOutputStream out, String name, byte[] data) throws IOException {
+	public static void writeStored(ZipOutputStream out, String name, byte[] data) throws IOException {
 		ZipEntry entry = new ZipEntry(name);
 		entry.setMethod(ZipEntry.STORED);
 		entry.setSize(data.length);

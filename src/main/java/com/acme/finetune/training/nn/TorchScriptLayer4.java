@@ -1,4 +1,4 @@
-package com.acme.finetune.training;
+package com.acme.finetune.training.nn;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -13,6 +13,10 @@ import java.util.regex.Pattern;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipFile;
 import java.util.zip.ZipOutputStream;
+
+import com.acme.finetune.training.ImagenetBackbone;
+import com.acme.finetune.training.InvalidBackboneException;
+import com.acme.finetune.training.TorchScriptPolicy;
 
 /**
  * Exposes the output of a TorchScript ResNet's {@code layer4} as an extra method,
@@ -29,10 +33,10 @@ import java.util.zip.ZipOutputStream;
  * it passes {@link TorchScriptPolicy} as the original did. Whether the result really is
  * what the backbone pools into its features is for the caller to check numerically.
  */
-final class TorchScriptLayer4 {
+public final class TorchScriptLayer4 {
 
 	/** The name of the added method. */
-	static final String METHOD = "finetune_layer4";
+	public static final String METHOD = "finetune_layer4";
 
 	private static final Pattern CLASS = Pattern.compile("(?m)^class \\w+\\(Module\\):\\s*$");
 
@@ -48,7 +52,7 @@ final class TorchScriptLayer4 {
 	 * caller deletes it).
 	 * @throws InvalidBackboneException when no method of the file calls {@code layer4}
 	 */
-	static Path exposedCopy(Path file) throws IOException {
+	public static Path exposedCopy(Path file) throws IOException {
 		String editedName = null;
 		String editedCode = null;
 		try (ZipFile in = new ZipFile(file.toFile())) {
@@ -110,7 +114,7 @@ final class TorchScriptLayer4 {
 	 * The source with {@value #METHOD} added to the class whose method calls
 	 * {@code layer4}, or null when no class in it does.
 	 */
-	static String addMethod(String code) {
+	public static String addMethod(String code) {
 		List<int[]> classes = spans(CLASS, code, 0, code.length());
 		for (int[] cls : classes) {
 			for (int[] method : spans(METHOD_DEF, code, cls[0], cls[1])) {

@@ -1,4 +1,4 @@
-package com.acme.finetune.training;
+package com.acme.finetune.training.artifact;
 
 import java.io.IOException;
 import java.io.OutputStream;
@@ -24,7 +24,7 @@ import java.util.function.Supplier;
  * starts 8-byte aligned, and tensors are laid out widest element first, so every tensor
  * starts aligned to its element size (what memory-mapping readers want).
  */
-final class SafeTensors {
+public final class SafeTensors {
 
 	/** The element types written here, with their safetensors names and sizes. */
 	enum DType {
@@ -46,9 +46,9 @@ final class SafeTensors {
 	 * One tensor; its values are read only when written, so a whole network never needs
 	 * to be copied at once.
 	 */
-	record Tensor(String name, DType dtype, long[] shape, Supplier<ByteBuffer> data) {
+	public record Tensor(String name, DType dtype, long[] shape, Supplier<ByteBuffer> data) {
 
-		static Tensor f32(String name, long[] shape, Supplier<float[]> values) {
+		public static Tensor f32(String name, long[] shape, Supplier<float[]> values) {
 			return new Tensor(name, DType.F32, shape, () -> {
 				float[] v = values.get();
 				ByteBuffer buffer = ByteBuffer.allocate(v.length * 4).order(ByteOrder.LITTLE_ENDIAN);
@@ -57,7 +57,7 @@ final class SafeTensors {
 			});
 		}
 
-		static Tensor i64(String name, long[] shape, long... values) {
+		public static Tensor i64(String name, long[] shape, long... values) {
 			return new Tensor(name, DType.I64, shape, () -> {
 				ByteBuffer buffer = ByteBuffer.allocate(values.length * 8).order(ByteOrder.LITTLE_ENDIAN);
 				buffer.asLongBuffer().put(values);
@@ -89,7 +89,7 @@ final class SafeTensors {
 	 * Writes the tensors (names unique, never {@code __metadata__}) and the metadata to
 	 * {@code out}, which stays open.
 	 */
-	static void write(OutputStream out, Map<String, String> metadata, List<Tensor> tensors) throws IOException {
+	public static void write(OutputStream out, Map<String, String> metadata, List<Tensor> tensors) throws IOException {
 		Set<String> names = new HashSet<>();
 		for (Tensor t : tensors) {
 			if (t.name().isEmpty() || t.name().equals("__metadata__") || !names.add(t.name())) {

@@ -1,4 +1,4 @@
-package com.acme.finetune.training;
+package com.acme.finetune.training.nn;
 
 import java.io.BufferedOutputStream;
 import java.io.DataOutputStream;
@@ -30,6 +30,10 @@ import ai.djl.util.PairList;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import com.acme.finetune.training.BatchNormPolicy;
+import com.acme.finetune.training.InvalidBackboneException;
+import com.acme.finetune.training.Stage;
+
 /**
  * A TorchScript feature extractor (uploaded backbone or the ImageNet ResNet-50 with its
  * classifier cut off) followed by a DJL linear head.
@@ -43,15 +47,15 @@ import org.slf4j.LoggerFactory;
  * statistics (an eval-mode trace never does anyway); otherwise it trains in eval mode
  * with autograd on ({@link BatchNormPolicy}).
  */
-final class TorchScriptClassifier extends AbstractBlock implements Classifier {
+public final class TorchScriptClassifier extends AbstractBlock implements Classifier {
 
 	private static final Logger log = LoggerFactory.getLogger(TorchScriptClassifier.class);
 
-	static final String KIND = "torchscript";
+	public static final String KIND = "torchscript";
 
-	static final String BACKBONE_FILE = "backbone.pt";
+	public static final String BACKBONE_FILE = "backbone.pt";
 
-	static final String HEAD_FILE = "head.params";
+	public static final String HEAD_FILE = "head.params";
 
 	private static final byte VERSION = 1;
 
@@ -73,7 +77,7 @@ final class TorchScriptClassifier extends AbstractBlock implements Classifier {
 
 	private OneDnnResNet50 oneDnn;
 
-	TorchScriptClassifier(PtSymbolBlock backbone, Linear head, int featureDim, int numClasses,
+	public TorchScriptClassifier(PtSymbolBlock backbone, Linear head, int featureDim, int numClasses,
 			boolean classifierRemoved) {
 		super(VERSION);
 		this.classifierRemoved = classifierRemoved;
@@ -97,7 +101,7 @@ final class TorchScriptClassifier extends AbstractBlock implements Classifier {
 		return null;
 	}
 
-	static Set<Stage> stagesOf(PtSymbolBlock backbone) {
+	public static Set<Stage> stagesOf(PtSymbolBlock backbone) {
 		Set<Stage> stages = EnumSet.noneOf(Stage.class);
 		for (Parameter p : backbone.getParameters().values()) {
 			Stage stage = stageOf(p.getName());
@@ -132,22 +136,22 @@ final class TorchScriptClassifier extends AbstractBlock implements Classifier {
 		return this.backboneTrainable && this.batchStatistics && this.updatesStatisticsInTrainMode;
 	}
 
-	boolean updatesStatisticsInTrainMode() {
+	public boolean updatesStatisticsInTrainMode() {
 		return this.updatesStatisticsInTrainMode;
 	}
 
 	/**
 	 * Set when a probe saw the module change its BatchNorm statistics in training mode.
 	 */
-	void setUpdatesStatisticsInTrainMode(boolean value) {
+	public void setUpdatesStatisticsInTrainMode(boolean value) {
 		this.updatesStatisticsInTrainMode = value;
 	}
 
-	boolean classifierRemoved() {
+	public boolean classifierRemoved() {
 		return this.classifierRemoved;
 	}
 
-	PtSymbolBlock backbone() {
+	public PtSymbolBlock backbone() {
 		return this.backbone;
 	}
 
@@ -245,7 +249,7 @@ final class TorchScriptClassifier extends AbstractBlock implements Classifier {
 	 * layout with BatchNorm folded ({@link OneDnnResNet50}) from now on. Returns whether
 	 * it does; any other module keeps running as it is.
 	 */
-	boolean useOneDnnLayout(NDManager manager, Path backboneFile, boolean plainShortcut) {
+	public boolean useOneDnnLayout(NDManager manager, Path backboneFile, boolean plainShortcut) {
 		if (manager.getDevice().isGpu()) {
 			return false;
 		}
@@ -269,7 +273,7 @@ final class TorchScriptClassifier extends AbstractBlock implements Classifier {
 	}
 
 	/** Whether inference runs on oneDNN's blocked layout. */
-	boolean onOneDnnLayout() {
+	public boolean onOneDnnLayout() {
 		return this.oneDnn != null;
 	}
 
