@@ -9,8 +9,9 @@ import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
 
 /**
- * Keeps the capabilities' dependencies one-way and the training core free of Spring and
- * of the service's other modules. {@link ModularityTests} checks the module boundaries.
+ * Keeps the capabilities' dependencies one-way and the training core (with the image
+ * helpers it shares) free of Spring and of the service's other modules.
+ * {@link ModularityTests} checks the module boundaries.
  */
 class ArchitectureTests {
 
@@ -26,7 +27,7 @@ class ArchitectureTests {
 	@Test
 	void trainingCoreIsPlainJava() {
 		noClasses().that()
-			.resideInAPackage("com.acme.finetune.training..")
+			.resideInAnyPackage("com.acme.finetune.training..", "com.acme.finetune.image..")
 			// package-info carries only module metadata for Spring Modulith
 			.and()
 			.doNotHaveSimpleName("package-info")

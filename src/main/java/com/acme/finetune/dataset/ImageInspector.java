@@ -12,8 +12,8 @@ import javax.imageio.ImageReadParam;
 import javax.imageio.ImageReader;
 import javax.imageio.stream.ImageInputStream;
 
-import com.acme.finetune.training.ImagePlugins;
-import com.acme.finetune.training.ImageReadWarnings;
+import com.acme.finetune.image.ImagePlugins;
+import com.acme.finetune.image.ImageReadWarnings;
 
 /**
  * Decodes one image file completely to prove it is usable for training. The declared size

@@ -16,8 +16,8 @@ import javax.imageio.ImageReadParam;
 import javax.imageio.ImageReader;
 import javax.imageio.stream.ImageInputStream;
 
-import com.acme.finetune.training.ImagePlugins;
-import com.acme.finetune.training.ImageReadWarnings;
+import com.acme.finetune.image.ImagePlugins;
+import com.acme.finetune.image.ImageReadWarnings;
 import com.acme.finetune.web.ProblemType;
 
 /**

@@ -10,6 +10,8 @@ import java.util.Arrays;
 
 import javax.imageio.ImageIO;
 
+import com.acme.finetune.image.ImagePlugins;
+
 /**
  * The evaluation transform shared by training and serving: resize the shorter side to
  * {@code resizeShorter} (torchvision's {@code Resize(int)}: the longer side is scaled and

@@ -1,4 +1,4 @@
-package com.acme.finetune.training;
+package com.acme.finetune.image;
 
 import javax.imageio.ImageIO;
 

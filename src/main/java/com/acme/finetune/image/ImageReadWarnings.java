@@ -1,4 +1,4 @@
-package com.acme.finetune.training;
+package com.acme.finetune.image;
 
 import java.util.List;
 import java.util.Locale;
