@@ -3,6 +3,7 @@ package com.acme.finetune.job;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
@@ -121,7 +122,7 @@ class JobExecutor implements JobWork {
 				outcome = new Outcome.Failed("The worker could not run the job: " + ex.getMessage(),
 						ex.getClass().getName());
 			}
-			attempt.tag("outcome", outcome.getClass().getSimpleName().toLowerCase(java.util.Locale.ROOT));
+			attempt.tag("outcome", outcome.getClass().getSimpleName().toLowerCase(Locale.ROOT));
 			if (outcome instanceof Outcome.Failed failed) {
 				attempt.error(new IllegalStateException(failed.message()));
 			}
