@@ -55,13 +55,6 @@ public class Traces {
 	}
 
 	/**
-	 * Starts a span as a child of the current one, or a new trace when none is current.
-	 */
-	public Span start(String name) {
-		return this.tracer.nextSpan().name(name).start();
-	}
-
-	/**
 	 * Records a span that has already happened, as a child of {@code parent}: work timed
 	 * elsewhere (an epoch in the training process) and reported when done.
 	 */
