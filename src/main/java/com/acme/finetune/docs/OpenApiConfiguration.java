@@ -10,6 +10,7 @@ import io.swagger.v3.oas.models.Components;
 import io.swagger.v3.oas.models.OpenAPI;
 import io.swagger.v3.oas.models.info.Info;
 import io.swagger.v3.oas.models.info.License;
+import io.swagger.v3.oas.models.media.ObjectSchema;
 import io.swagger.v3.oas.models.media.ArraySchema;
 import io.swagger.v3.oas.models.media.IntegerSchema;
 import io.swagger.v3.oas.models.media.ObjectSchema;
@@ -19,6 +20,7 @@ import io.swagger.v3.oas.models.servers.Server;
 import io.swagger.v3.oas.models.security.SecurityRequirement;
 import io.swagger.v3.oas.models.security.SecurityScheme;
 import org.springdoc.core.customizers.GlobalOpenApiCustomizer;
+import org.springdoc.core.utils.SpringDocUtils;
 import org.springdoc.core.customizers.OperationCustomizer;
 
 import org.springframework.beans.factory.ObjectProvider;
@@ -44,6 +46,14 @@ class OpenApiConfiguration {
 
 	static final String VIOLATION_SCHEMA = "Violation";
 
+	static {
+		// bodies read as a Jackson tree are JSON objects: a generated client sends and
+		// receives them as plain maps (Jackson's own node types are no API schema)
+		SpringDocUtils.getConfig()
+			.replaceWithSchema(tools.jackson.databind.JsonNode.class, new ObjectSchema())
+			.replaceWithSchema(tools.jackson.databind.node.ObjectNode.class, new ObjectSchema());
+	}
+
 	@Bean
 	OpenAPI serviceOpenApi(ObjectProvider<BuildProperties> build) {
 		BuildProperties properties = build.getIfAvailable();
@@ -54,7 +64,7 @@ class OpenApiConfiguration {
 				.description("Upload ImageFolder datasets, fine-tune ResNet-50 backbones as asynchronous jobs, "
 						+ "and serve top-k predictions from the resulting models. Errors are RFC 9457 problems "
 						+ "(application/problem+json) whose type URIs start with " + ProblemType.BASE_URI + ".")
-				.license(new License().name("Proprietary")))
+				.license(new License().name("Proprietary").identifier("LicenseRef-Proprietary")))
 			// fixed, so the checked-in document does not depend on the port it was read
 			// from
 			.servers(List.of(new Server().url("http://localhost:8080").description("A local instance")))

@@ -3,6 +3,8 @@ package com.acme.finetune.evaluation;
 import java.time.Instant;
 import java.util.UUID;
 
+import io.swagger.v3.oas.annotations.media.Schema;
+
 /**
  * A batch prediction as the API shows it.
  *
@@ -17,6 +19,7 @@ public record BatchPredictionView(UUID id, WorkStatus status, UUID modelId, Stri
 	 * @param images images classified (or failed) so far
 	 * @param failed images that could not be decoded (an {@code error} line each)
 	 */
+	@Schema(name = "BatchPredictionProgress")
 	public record Progress(int images, int totalImages, int failed, double percent, Double imagesPerSecond) {
 	}
 

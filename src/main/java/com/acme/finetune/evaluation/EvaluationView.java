@@ -4,6 +4,7 @@ import java.time.Instant;
 import java.util.UUID;
 
 import tools.jackson.databind.JsonNode;
+import io.swagger.v3.oas.annotations.media.Schema;
 
 /**
  * An evaluation as the API shows it.
@@ -21,6 +22,7 @@ public record EvaluationView(UUID id, WorkStatus status, UUID modelId, Registere
 	public record RegisteredModel(String name, String alias, Integer version) {
 	}
 
+	@Schema(name = "EvaluationProgress")
 	public record Progress(int images, int totalImages, double percent) {
 	}
 

@@ -3,6 +3,7 @@ package com.acme.finetune.job;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
@@ -15,7 +16,10 @@ import com.acme.finetune.model.ModelView;
 import com.acme.finetune.model.NewModel;
 import com.acme.finetune.registry.Registration;
 import com.acme.finetune.registry.RegisteredModels;
+import com.acme.finetune.tracing.Traces;
 import com.acme.finetune.training.TrainingResult;
+import io.micrometer.tracing.Span;
+import io.micrometer.tracing.Tracer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
@@ -66,11 +70,14 @@ class JobExecutor implements JobWork {
 
 	private final ObjectProvider<EpochGate> gate;
 
+	private final Traces traces;
+
 	JobExecutor(JobRepository jobs, JobEpochRepository epochs, JobEvents events, JobRunner runner, ModelCatalog models,
 			JobProperties properties, JobMetrics metrics, JobQueue queue, ObjectMapper json,
 			TransactionTemplate transaction, DatasetService datasets, RegisteredModels registry,
-			JobCheckpoints checkpoints, ObjectProvider<EpochGate> gate) {
+			JobCheckpoints checkpoints, ObjectProvider<EpochGate> gate, Traces traces) {
 		this.gate = gate;
+		this.traces = traces;
 		this.transaction = transaction;
 		this.datasets = datasets;
 		this.registry = registry;
@@ -86,14 +93,21 @@ class JobExecutor implements JobWork {
 		this.json = json;
 	}
 
+	/**
+	 * Runs one attempt in a span of its own ({@code job attempt}, a new trace), which the
+	 * training process's epochs and the job's callback delivery continue.
+	 */
 	@Override
 	public boolean execute(UUID jobId, String node, BooleanSupplier shuttingDown) {
 		MDC.put("jobId", jobId.toString());
-		try {
+		Span attempt = this.traces.start("job attempt", null).tag("job.id", jobId.toString()).tag("node", node);
+		try (Tracer.SpanInScope scope = this.traces.inScope(attempt)) {
 			JobEntity job = claim(jobId, node);
 			if (job == null) {
+				attempt.tag("outcome", "dropped");
 				return false;
 			}
+			attempt.tag("attempt", Integer.toString(job.attempts));
 			JobSpec spec = this.json.readValue(job.spec, JobSpec.class);
 			long started = System.nanoTime();
 			Outcome outcome;
@@ -101,19 +115,28 @@ class JobExecutor implements JobWork {
 				status(job.id, JobStatus.RUNNING, Map.of("attempt", job.attempts, "node", node));
 				log.info("Job {} started on {} (attempt {}/{})", jobId, node, job.attempts,
 						this.properties.maxAttempts());
-				outcome = this.runner.run(job, spec, shuttingDown);
+				outcome = this.runner.run(job, spec, shuttingDown, attempt);
 			}
 			catch (RuntimeException ex) {
 				log.error("Job {} failed in the worker", jobId, ex);
 				outcome = new Outcome.Failed("The worker could not run the job: " + ex.getMessage(),
 						ex.getClass().getName());
 			}
+			attempt.tag("outcome", outcome.getClass().getSimpleName().toLowerCase(Locale.ROOT));
+			if (outcome instanceof Outcome.Failed failed) {
+				attempt.error(new IllegalStateException(failed.message()));
+			}
 			// Recording the outcome is not caught: when it fails (a database blip) or an
 			// Error escapes, this execution fails, the queue runs it again, and claim()
 			// finds the job RUNNING under its own execution and recovers it.
 			return record(job, spec, outcome, System.nanoTime() - started);
 		}
+		catch (RuntimeException | Error ex) {
+			attempt.error(ex);
+			throw ex;
+		}
 		finally {
+			attempt.end();
 			MDC.remove("jobId");
 		}
 	}
@@ -355,7 +378,7 @@ class JobExecutor implements JobWork {
 		this.events.append(jobId, JobEvents.DONE, done);
 		this.jobs.findById(jobId)
 			.filter((job) -> this.json.readValue(job.spec, JobSpec.class).callbackUrl() != null)
-			.ifPresent((job) -> this.queue.enqueueCallback(jobId, status.name()));
+			.ifPresent((job) -> this.queue.enqueueCallback(jobId, status.name(), this.traces.currentTraceparent()));
 		log.info("Job {} {}", jobId, status);
 	}
 

@@ -217,8 +217,12 @@ class JobQueue implements SmartLifecycle {
 	 * Queues a callback delivery for a job's terminal status, with the message id all its
 	 * attempts carry.
 	 */
-	void enqueueCallback(UUID jobId, String status) {
-		JobCallbacks.Message message = JobCallbacks.Message.create(jobId);
+	/**
+	 * Queues the delivery of a job's callback.
+	 * @param traceparent the trace the delivery continues, or null
+	 */
+	void enqueueCallback(UUID jobId, String status, String traceparent) {
+		JobCallbacks.Message message = JobCallbacks.Message.create(jobId, traceparent);
 		this.callbackClient.schedule(this.callbackTask.instance(jobId + ":" + status, message.data()), Instant.now());
 	}
 

@@ -13,10 +13,12 @@ import com.acme.finetune.backbone.BackboneCatalog;
 import com.acme.finetune.dataset.DatasetService;
 import com.acme.finetune.job.TrainingProcessProtocol.Message;
 import com.acme.finetune.storage.ArtifactStore;
+import com.acme.finetune.tracing.Traces;
 import com.acme.finetune.training.EpochMetrics;
 import com.acme.finetune.training.TrainingData;
 import com.acme.finetune.training.TrainingRequest;
 import com.acme.finetune.training.TrainingResult;
+import io.micrometer.tracing.Span;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -27,6 +29,12 @@ import org.springframework.stereotype.Component;
  * Runs one attempt of a job in its own training process and follows it to the end:
  * records progress (at most once a second), every epoch's metrics and events, forwards
  * cancellation and shutdown to the process, and enforces the job's timeout.
+ * <p>
+ * Traces: the attempt's {@code traceparent} goes to the process in its request (its log
+ * lines carry the trace id), and each epoch the process reports becomes an {@code epoch}
+ * span, a child of the attempt's span timed by the epoch's own duration. The spans are
+ * made here rather than in the process, so the process needs no exporter of its own and a
+ * killed process loses no finished epoch's span.
  */
 @Component
 class JobRunner {
@@ -61,10 +69,13 @@ class JobRunner {
 
 	private final ObjectProvider<EpochGate> gate;
 
+	private final Traces traces;
+
 	JobRunner(DatasetService datasets, BackboneCatalog baseModels, ArtifactStore store, JobRepository jobs,
 			JobEpochRepository epochs, JobEvents events, JobProperties properties, JobMetrics metrics,
-			JobCheckpoints checkpoints, ObjectProvider<EpochGate> gate) {
+			JobCheckpoints checkpoints, ObjectProvider<EpochGate> gate, Traces traces) {
 		this.gate = gate;
+		this.traces = traces;
 		this.datasets = datasets;
 		this.baseModels = baseModels;
 		this.store = store;
@@ -103,7 +114,11 @@ class JobRunner {
 
 	}
 
-	Outcome run(JobEntity job, JobSpec spec, BooleanSupplier shuttingDown) {
+	/**
+	 * Runs the attempt.
+	 * @param attempt the attempt's span, parent of its epochs' spans
+	 */
+	Outcome run(JobEntity job, JobSpec spec, BooleanSupplier shuttingDown, Span attempt) {
 		Path workDir = this.store.area("jobs", job.id.toString()).resolve("attempt-" + job.attempts);
 		TrainingProcessProtocol.Request request;
 		try {
@@ -121,7 +136,8 @@ class JobRunner {
 			if (resumeAfter > 0) {
 				log.info("Job {} attempt {} resumes after epoch {}", job.id, job.attempts, resumeAfter);
 			}
-			request = new TrainingProcessProtocol.Request(training, data, gate().gates(job.id));
+			request = new TrainingProcessProtocol.Request(training, data, gate().gates(job.id),
+					this.traces.traceparent(attempt));
 		}
 		catch (RuntimeException | IOException ex) {
 			return new Outcome.Failed("The job could not be prepared: " + ex.getMessage(), ex.getClass().getName());
@@ -129,7 +145,7 @@ class JobRunner {
 		Instant deadline = Instant.now().plus(Duration.ofMinutes(spec.timeoutMinutes()));
 		try (TrainingProcess process = TrainingProcess.start(request, workDir, this.properties.childJvmOptions())) {
 			log.info("Job {} attempt {} training in process {}", job.id, job.attempts, process.pid());
-			return follow(job, process, deadline, shuttingDown);
+			return follow(job, process, deadline, shuttingDown, attempt);
 		}
 		catch (IOException ex) {
 			return new Outcome.Interrupted("The training process could not be started: " + ex.getMessage(),
@@ -141,8 +157,8 @@ class JobRunner {
 		}
 	}
 
-	private Outcome follow(JobEntity job, TrainingProcess process, Instant deadline, BooleanSupplier shuttingDown)
-			throws InterruptedException {
+	private Outcome follow(JobEntity job, TrainingProcess process, Instant deadline, BooleanSupplier shuttingDown,
+			Span attempt) throws InterruptedException {
 		Progress progress = new Progress(job.id, job.totalEpochs);
 		long lastCancelCheck = 0;
 		String stopReason = null;
@@ -160,7 +176,7 @@ class JobRunner {
 					case Message.START ->
 						progress.start(message.totalEpochs(), message.stepsPerEpoch(), message.epoch());
 					case Message.STEP -> progress.step(message);
-					case Message.EPOCH -> epoch(job.id, message.metrics(), progress);
+					case Message.EPOCH -> epoch(job.id, message.metrics(), progress, attempt);
 					case Message.GATE -> halted |= !gate(job.id, message.epoch(), process);
 					default -> verdict = message;
 				}
@@ -198,7 +214,7 @@ class JobRunner {
 			if (!TrainingProcess.isEnd(last) && !Message.STEP.equals(last.type()) && !Message.START.equals(last.type())
 					&& !Message.GATE.equals(last.type())) {
 				if (Message.EPOCH.equals(last.type())) {
-					epoch(job.id, last.metrics(), progress);
+					epoch(job.id, last.metrics(), progress, attempt);
 				}
 				else {
 					verdict = last;
@@ -248,7 +264,14 @@ class JobRunner {
 		return proceed;
 	}
 
-	private void epoch(UUID jobId, EpochMetrics m, Progress progress) {
+	private void epoch(UUID jobId, EpochMetrics m, Progress progress, Span attempt) {
+		long end = System.currentTimeMillis();
+		Map<String, String> tags = new LinkedHashMap<>();
+		tags.put("job.id", jobId.toString());
+		tags.put("epoch", Integer.toString(m.epoch()));
+		tags.put("train.loss", Double.toString(m.trainLoss()));
+		tags.put("val.accuracy", Double.toString(m.valAccuracy()));
+		this.traces.record("epoch", attempt, end - m.durationMs(), end, tags);
 		JobEpochEntity row = new JobEpochEntity();
 		row.jobId = jobId;
 		row.epoch = m.epoch();

@@ -20,6 +20,7 @@ import com.acme.finetune.training.TrainingData;
 import com.acme.finetune.web.ApiException;
 import com.acme.finetune.web.ProblemType;
 import tools.jackson.databind.JsonNode;
+import io.swagger.v3.oas.annotations.media.Schema;
 
 import org.springframework.stereotype.Component;
 
@@ -59,6 +60,7 @@ public class JobValidator {
 	 * @param parameters what the run trains at all (its last freeze phase)
 	 * @param phases per freeze phase: trainable counts and BatchNorm per stage
 	 */
+	@Schema(name = "JobValidation")
 	record Validation(JobSpec spec, Map<String, Integer> split, Parameters parameters, EmbeddingCache embeddingCache,
 			BatchNorm batchNorm, LearningRates learningRates, List<Phase> phases, double estimatedEpochSeconds) {
 	}

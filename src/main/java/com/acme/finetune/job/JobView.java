@@ -3,6 +3,8 @@ package com.acme.finetune.job;
 import java.time.Instant;
 import java.util.UUID;
 
+import io.swagger.v3.oas.annotations.media.Schema;
+
 /**
  * A job as clients see it (SPEC.md → Fine-tuning jobs); {@code sweepId} names the sweep a
  * trial belongs to.
@@ -19,6 +21,7 @@ public record JobView(UUID id, JobStatus status, JobSpec spec, UUID datasetId, P
 				finishedAt, null);
 	}
 
+	@Schema(name = "JobProgress")
 	public record Progress(int epoch, int totalEpochs, int step, int totalSteps, double percent, Long etaSeconds,
 			Double imagesPerSecond) {
 	}

@@ -17,6 +17,7 @@ import com.acme.finetune.training.FineTuner;
 import com.acme.finetune.training.TrainingCancelledException;
 import com.acme.finetune.training.TrainingListener;
 import com.acme.finetune.training.TrainingResult;
+import org.slf4j.MDC;
 
 /**
  * The training process: one JVM per job attempt, started by a worker, so a native crash,
@@ -38,6 +39,7 @@ public final class TrainingProcessMain {
 
 	public static void main(String[] args) throws Exception {
 		Request request = TrainingProcessProtocol.JSON.readValue(Files.readString(Path.of(args[0])), Request.class);
+		correlateLogs(request.traceparent());
 		watchStdin();
 		TrainingListener listener = new TrainingListener() {
 
@@ -99,6 +101,22 @@ public final class TrainingProcessMain {
 			exitCode = 2;
 		}
 		System.exit(exitCode);
+	}
+
+	/**
+	 * Puts the job attempt's trace and span ids (from its W3C {@code traceparent},
+	 * {@code 00-<trace id>-<span id>-<flags>}) where log patterns read them, so what this
+	 * process logs joins the attempt's trace. Its epochs' spans are made by the worker.
+	 */
+	static void correlateLogs(String traceparent) {
+		if (traceparent == null) {
+			return;
+		}
+		String[] parts = traceparent.split("-");
+		if (parts.length == 4 && parts[1].length() == 32 && parts[2].length() == 16) {
+			MDC.put("traceId", parts[1]);
+			MDC.put("spanId", parts[2]);
+		}
 	}
 
 	/** Commands from the worker; end of input means the worker died, so stop too. */

@@ -41,11 +41,12 @@ final class TrainingProcessProtocol {
 	/**
 	 * @param gated whether the process asks after each epoch whether to go on (a
 	 * {@link Message#GATE}) and waits for {@link #PROCEED} or {@link #HALT}
+	 * @param traceparent the W3C {@code traceparent} of the job attempt's span, or null
 	 */
-	record Request(TrainingRequest training, TrainingData data, boolean gated) {
+	record Request(TrainingRequest training, TrainingData data, boolean gated, String traceparent) {
 
 		Request(TrainingRequest training, TrainingData data) {
-			this(training, data, false);
+			this(training, data, false, null);
 		}
 
 	}

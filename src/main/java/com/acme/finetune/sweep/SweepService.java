@@ -18,6 +18,7 @@ import com.acme.finetune.web.Paging;
 import com.acme.finetune.web.ProblemType;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.ObjectMapper;
+import io.swagger.v3.oas.annotations.media.Schema;
 
 import org.springframework.stereotype.Service;
 import org.springframework.transaction.support.TransactionTemplate;
@@ -106,6 +107,7 @@ public class SweepService {
 	 * @param estimatedSeconds every epoch of every trial one after the other (a worker
 	 * trains one job at a time by default, so parallel trials queue behind each other)
 	 */
+	@Schema(name = "SweepValidation")
 	public record Validation(SweepSpec spec, int trials, List<Map<String, Object>> trialParams, String note,
 			List<Integer> rungs, int epochsFullRun, Integer epochsWithEarlyTermination, double estimatedEpochSeconds,
 			double estimatedSeconds) {

@@ -5,6 +5,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 
+import io.swagger.v3.oas.annotations.media.Schema;
+
 /**
  * A sweep as clients see it: its spec, where it stands, the leaderboard (best objective
  * first, trials without one last), and the best trial with its model.
@@ -24,6 +26,7 @@ public record SweepView(UUID id, SweepStatus status, SweepSpec spec, UUID datase
 	 * termination
 	 * @param epochsSavedByEarlyTermination epochs the stopped trials did not train
 	 */
+	@Schema(name = "SweepProgress")
 	public record Progress(int trialsPlanned, int trialsSubmitted, int done, int running, int queued, int stoppedEarly,
 			int failed, int cancelled, int epochsSpent, int epochsFullRun, int epochsSavedByEarlyTermination,
 			double percent) {

@@ -21,6 +21,8 @@ import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.SSLSocketFactory;
 
+import com.acme.finetune.tracing.Traces;
+
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.stereotype.Component;
 
@@ -39,6 +41,9 @@ import org.springframework.stereotype.Component;
  * hence this small HTTP/1.1 client: one request, {@code Connection: close}, TLS with host
  * name verification, no proxy, no redirects, and only the status line of the answer is
  * read.
+ * <p>
+ * When a span is current (the delivery's), the request carries its W3C
+ * {@code traceparent}, so the receiver's trace continues the sender's.
  */
 @Component
 public class Webhooks {
@@ -60,15 +65,22 @@ public class Webhooks {
 
 	private final Clock clock;
 
+	private final Traces traces;
+
 	@Autowired
-	Webhooks(WebhookTargets targets, WebhookProperties properties) {
-		this(targets, properties, Clock.systemUTC());
+	Webhooks(WebhookTargets targets, WebhookProperties properties, Traces traces) {
+		this(targets, properties, Clock.systemUTC(), traces);
 	}
 
 	Webhooks(WebhookTargets targets, WebhookProperties properties, Clock clock) {
+		this(targets, properties, clock, Traces.NONE);
+	}
+
+	Webhooks(WebhookTargets targets, WebhookProperties properties, Clock clock, Traces traces) {
 		this.targets = targets;
 		this.properties = properties;
 		this.clock = clock;
+		this.traces = traces;
 	}
 
 	/**
@@ -99,6 +111,10 @@ public class Webhooks {
 		headers.put(TIMESTAMP_HEADER, Long.toString(timestamp));
 		if (key != null) {
 			headers.put(SIGNATURE_HEADER, sign(key, id, timestamp, body));
+		}
+		String traceparent = this.traces.currentTraceparent();
+		if (traceparent != null) {
+			headers.put(Traces.TRACEPARENT, traceparent);
 		}
 		try (Socket socket = connect(addresses, port)) {
 			Socket channel = tls ? startTls(socket, host, port) : socket;

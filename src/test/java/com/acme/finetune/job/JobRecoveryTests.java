@@ -187,7 +187,7 @@ class JobRecoveryTests {
 	private JobExecutor executor(JobRepository repository) {
 		return new JobExecutor(repository, this.epochs, this.events, this.runner, this.models, this.properties,
 				this.metrics, this.queue, this.json, this.transaction, this.datasets, this.registry, this.checkpoints,
-				this.gate);
+				this.gate, com.acme.finetune.tracing.Traces.NONE);
 	}
 
 	/** The repository, with one method failing the first {@code times} calls. */
