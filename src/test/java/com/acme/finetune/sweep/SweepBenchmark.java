@@ -194,6 +194,8 @@ public final class SweepBenchmark {
 				@Override
 				public void onEpoch(EpochMetrics metrics) {
 					curve.add(metrics);
+					System.err.printf(Locale.ROOT, "epoch %d: valAccuracy %.4f, %d ms%n", metrics.epoch(),
+							metrics.valAccuracy(), metrics.durationMs());
 				}
 
 				@Override
