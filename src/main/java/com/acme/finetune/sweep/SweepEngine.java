@@ -213,11 +213,24 @@ class SweepEngine implements EpochGate {
 	}
 
 	/**
+	 * The generator of trial {@code index}: its seed is the sweep's and the index mixed
+	 * (SplitMix64's finaliser). {@code java.util.Random} seeded with consecutive numbers
+	 * gives nearly the same first double, so seeding it with {@code seed·k + index}
+	 * sampled the first dimension of every trial at almost the same point.
+	 */
+	static Random random(long seed, int index) {
+		long z = seed * 0x9E3779B97F4A7C15L + (index + 1) * 0xBF58476D1CE4E5B9L;
+		z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+		z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+		return new Random(z ^ (z >>> 31));
+	}
+
+	/**
 	 * The parameters of trial {@code index}: the grid's combination, a random point of
 	 * its own seed, or the TPE's proposal given the trials that finished.
 	 */
 	Map<String, JsonNode> params(SweepSpec spec, SearchSpace space, int index, List<SweepStore.Trial> trials) {
-		Random random = new Random(spec.seed() * 1_000_003L + index);
+		Random random = random(spec.seed(), index);
 		return switch (spec.strategy()) {
 			case SweepSpec.GRID -> space.gridPoint(index);
 			case SweepSpec.TPE ->

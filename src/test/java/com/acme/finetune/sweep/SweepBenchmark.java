@@ -43,7 +43,7 @@ import tools.jackson.databind.json.JsonMapper;
  *
  * <pre>
  * --data DIR --res 32 --trials 12 --max-epochs 5 --min-epochs 1 --eta 3 --seed 7
- * --phases asha,full,default (or full,replay,default)
+ * --phases asha,full,default (or full,replay,default) --freeze none|layer4 [--default-sweep-budget true]
  * </pre>
  */
 public final class SweepBenchmark {
@@ -53,6 +53,9 @@ public final class SweepBenchmark {
 			 "hyperparameters.batchSize": {"choice": [16, 32]},
 			 "hyperparameters.weightDecay": {"logUniform": [0.000001, 0.001]},
 			 "hyperparameters.lrSchedule": {"choice": ["constant", "cosine"]}}""";
+
+	/** The freeze bound of every run (trials and the default recipe alike). */
+	private static Stage freeze = Stage.NONE;
 
 	private SweepBenchmark() {
 	}
@@ -66,13 +69,14 @@ public final class SweepBenchmark {
 		int minEpochs = Integer.parseInt(options.getOrDefault("min-epochs", "1"));
 		int eta = Integer.parseInt(options.getOrDefault("eta", "3"));
 		long seed = Long.parseLong(options.getOrDefault("seed", "7"));
+		freeze = Stage.parse(options.getOrDefault("freeze", "none"));
 		List<String> phases = List.of(options.getOrDefault("phases", "asha,full,default").split(","));
 		TrainingData data = imageFolder(dataDir);
 		Path work = Files.createTempDirectory("sweep-bench");
 		SearchSpace space = SearchSpace.of(JsonMapper.builder().build().readTree(SPACE));
 		List<Map<String, JsonNode>> params = new ArrayList<>();
 		for (int i = 0; i < trials; i++) {
-			params.add(space.randomPoint(new Random(seed * 1_000_003L + i)));
+			params.add(space.randomPoint(SweepEngine.random(seed, i)));
 		}
 		System.out.printf(Locale.ROOT,
 				"{\"train\":%d,\"validation\":%d,\"res\":%d,\"trials\":%d,\"maxEpochs\":%d,"
@@ -150,13 +154,14 @@ public final class SweepBenchmark {
 						"{\"phase\":\"replay\",\"trial\":%d,\"epochs\":%d,\"bestValAccuracy\":%.4f}%n", i, trained,
 						trialBest);
 			}
-			ashaEpochs = epochs;
+			ashaEpochs = (ashaEpochs > 0) ? ashaEpochs : epochs;
 			summary.put("replayEpochs", epochs);
 			summary.put("replayBest", best);
 		}
 		if (phases.contains("default")) {
 			List<Integer> budgets = new ArrayList<>(List.of(maxEpochs));
 			if (ashaEpochs > maxEpochs && options.containsKey("default-sweep-budget")) {
+				// the default recipe given every epoch the ASHA sweep spent
 				budgets.add(ashaEpochs);
 			}
 			for (int epochs : budgets) {
@@ -186,7 +191,7 @@ public final class SweepBenchmark {
 	private static Run train(TrainingData data, Hyperparameters hp, Path out, Gate gate) {
 		List<EpochMetrics> curve = new ArrayList<>();
 		TrainingRequest request = new TrainingRequest(new BaseModel(BaseModel.Kind.SCRATCH, "resnet50-scratch", null),
-				Stage.NONE, TrainingRequest.BatchNormMode.AUTO, hp, "cpu", out, out.resolveSibling("cache"));
+				freeze, TrainingRequest.BatchNormMode.AUTO, hp, "cpu", out, out.resolveSibling("cache"));
 		long start = System.nanoTime();
 		String error = null;
 		try {

@@ -455,7 +455,7 @@ class SweepFlowTests extends AbstractIntegrationTests {
 		for (Map<String, Object> t : board) {
 			int index = (Integer) t.get("trial");
 			Map<String, tools.jackson.databind.JsonNode> random = space
-				.randomPoint(new java.util.Random(spec.seed() * 1_000_003L + index));
+				.randomPoint(SweepEngine.random(spec.seed(), index));
 			double rate = ((Number) map(t.get("params")).get("hyperparameters.learningRate")).doubleValue();
 			double randomRate = random.get("hyperparameters.learningRate").asDouble();
 			if (index < Tpe.STARTUP) {
