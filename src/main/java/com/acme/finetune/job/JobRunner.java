@@ -123,7 +123,7 @@ class JobRunner {
 		TrainingProcessProtocol.Request request;
 		try {
 			ArtifactStore.deleteRecursively(workDir);
-			TrainingData data = this.datasets.trainingData(job.datasetId);
+			TrainingData data = JobSpecs.trainingData(spec, this.datasets.trainingData(job.datasetId));
 			Path checkpoints = this.checkpoints.dir(job.id);
 			TrainingRequest training = JobSpecs
 				.trainingRequest(spec, this.baseModels.resolve(spec.baseModel()), workDir.resolve("model"),

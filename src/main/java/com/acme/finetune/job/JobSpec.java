@@ -11,14 +11,40 @@ import com.acme.finetune.registry.Registration;
  * value spellings are the API's (SPEC.md → Fine-tuning jobs).
  *
  * @param register where the model is registered on success (null: nowhere)
+ * @param trainOn {@value #TRAIN} (the dataset's training split; its validation split
+ * scores every epoch) or {@value #TRAIN_AND_VALIDATION} (both splits train, nothing is
+ * held out: no validation metrics, exactly {@code epochs} epochs, the last epoch's
+ * weights kept)
  */
 public record JobSpec(UUID datasetId, String baseModel, Freeze freeze, Hyperparameters hyperparameters, String device,
-		int timeoutMinutes, String callbackUrl, Registration register) {
+		int timeoutMinutes, String callbackUrl, Registration register, String trainOn) {
+
+	public static final String TRAIN = "train";
+
+	public static final String TRAIN_AND_VALIDATION = "train+validation";
+
+	public JobSpec {
+		// specs stored before the field existed trained on the training split
+		if (trainOn == null) {
+			trainOn = TRAIN;
+		}
+	}
+
+	/** A spec that trains on the training split. */
+	public JobSpec(UUID datasetId, String baseModel, Freeze freeze, Hyperparameters hyperparameters, String device,
+			int timeoutMinutes, String callbackUrl, Registration register) {
+		this(datasetId, baseModel, freeze, hyperparameters, device, timeoutMinutes, callbackUrl, register, TRAIN);
+	}
 
 	/** A spec that registers its model nowhere. */
 	public JobSpec(UUID datasetId, String baseModel, Freeze freeze, Hyperparameters hyperparameters, String device,
 			int timeoutMinutes, String callbackUrl) {
 		this(datasetId, baseModel, freeze, hyperparameters, device, timeoutMinutes, callbackUrl, null);
+	}
+
+	/** Whether the validation split trains too (and nothing is held out). */
+	public boolean trainsOnValidation() {
+		return TRAIN_AND_VALIDATION.equals(this.trainOn);
 	}
 
 	/**

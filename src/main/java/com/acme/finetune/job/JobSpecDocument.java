@@ -25,7 +25,13 @@ record JobSpecDocument(
 		@Schema(defaultValue = "240", minimum = "1", maximum = "10080") Integer timeoutMinutes,
 		@Schema(format = "uri", pattern = "^https?://\\S+$",
 				description = "Receives the job on each terminal status (Standard Webhooks signature)") String callbackUrl,
-		Register register) {
+		Register register, @Schema(allowableValues = {
+				"train", "train+validation" }, defaultValue = "train",
+				description = "The images the job trains on: the dataset's training split (its validation split "
+						+ "scores each epoch), or both splits with nothing held out: then the epochs' "
+						+ "validation metrics are null, exactly hyperparameters.epochs epochs train (earlyStopping "
+						+ "patience must be 0) and the last epoch's weights are the model (what a sweep's refit "
+						+ "runs)") String trainOn){
 
 	@Schema(name = "JobSpecFreeze", description = "Which stages are frozen")
 	record Freeze(@Schema(allowableValues = {

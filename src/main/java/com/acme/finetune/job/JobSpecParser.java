@@ -60,7 +60,7 @@ final class JobSpecParser {
 			return null;
 		}
 		unknownFields(body, "", Set.of("datasetId", "baseModel", "freeze", "hyperparameters", "device",
-				"timeoutMinutes", "callbackUrl", "register"));
+				"timeoutMinutes", "callbackUrl", "register", "trainOn"));
 		UUID datasetId = null;
 		JsonNode dataset = body.get("datasetId");
 		if (dataset == null || dataset.isNull()) {
@@ -95,7 +95,17 @@ final class JobSpecParser {
 			violation("callbackUrl", "must be an http(s) URL");
 		}
 		Registration register = register(object(body, "register"));
-		return new JobSpec(datasetId, baseModel, freeze, hyperparameters, device, timeout, callbackUrl, register);
+		String trainOn = text(body, "trainOn", JobSpec.TRAIN);
+		if (trainOn != null && !JobSpec.TRAIN.equals(trainOn) && !JobSpec.TRAIN_AND_VALIDATION.equals(trainOn)) {
+			violation("trainOn", "must be one of " + JobSpec.TRAIN + ", " + JobSpec.TRAIN_AND_VALIDATION);
+		}
+		else if (JobSpec.TRAIN_AND_VALIDATION.equals(trainOn) && hyperparameters.earlyStopping().patience() > 0) {
+			// nothing is held out to stop on
+			violation("hyperparameters.earlyStopping.patience",
+					"must be 0 with trainOn " + JobSpec.TRAIN_AND_VALIDATION + ": no validation split is held out");
+		}
+		return new JobSpec(datasetId, baseModel, freeze, hyperparameters, device, timeout, callbackUrl, register,
+				trainOn);
 	}
 
 	/**

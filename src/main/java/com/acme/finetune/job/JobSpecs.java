@@ -1,6 +1,7 @@
 package com.acme.finetune.job;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -10,6 +11,7 @@ import com.acme.finetune.training.FreezeSchedule;
 import com.acme.finetune.training.Hyperparameters;
 import com.acme.finetune.training.Stage;
 import com.acme.finetune.training.StageLearningRates;
+import com.acme.finetune.training.TrainingData;
 import com.acme.finetune.training.TrainingRequest;
 
 /** Maps the API's {@link JobSpec} onto the training core's request. */
@@ -21,6 +23,21 @@ final class JobSpecs {
 	static TrainingRequest trainingRequest(JobSpec spec, BaseModel base, Path outputDir, Path cacheDir) {
 		return new TrainingRequest(base, Stage.parse(spec.freeze().upTo()), batchNorm(spec),
 				hyperparameters(spec.hyperparameters()), spec.device(), outputDir, cacheDir, schedule(spec), null);
+	}
+
+	/**
+	 * The images a job trains on: the dataset's splits as they are, or, for
+	 * {@code trainOn: train+validation}, both splits in training and none held out (under
+	 * a key of its own, so caches of the split set are not mixed up with it).
+	 */
+	static TrainingData trainingData(JobSpec spec, TrainingData data) {
+		if (!spec.trainsOnValidation()) {
+			return data;
+		}
+		List<TrainingData.Sample> all = new ArrayList<>(data.train());
+		all.addAll(data.validation());
+		return new TrainingData(data.key() + ":" + JobSpec.TRAIN_AND_VALIDATION, data.labels(), List.copyOf(all),
+				List.of());
 	}
 
 	/** The freeze schedule, one phase when the spec has none. */

@@ -95,7 +95,7 @@ public class JobValidator {
 	Validation validate(JsonNode body) {
 		JobSpec spec = this.jobs.check(body);
 		BaseModel base = this.backbones.resolve(spec.baseModel());
-		TrainingData data = this.datasets.trainingData(spec.datasetId());
+		TrainingData data = JobSpecs.trainingData(spec, this.datasets.trainingData(spec.datasetId()));
 		Stage upTo = Stage.parse(spec.freeze().upTo());
 		this.djl.engine();
 		Hyperparameters hp = JobSpecs.hyperparameters(spec.hyperparameters());
@@ -134,7 +134,7 @@ public class JobValidator {
 	public double estimateEpochSeconds(JsonNode body) {
 		JobSpec spec = this.jobs.check(body);
 		return estimateEpochSeconds(spec, Stage.parse(spec.freeze().upTo()),
-				this.datasets.trainingData(spec.datasetId()));
+				JobSpecs.trainingData(spec, this.datasets.trainingData(spec.datasetId())));
 	}
 
 	private double estimateEpochSeconds(JobSpec spec, Stage upTo, TrainingData data) {

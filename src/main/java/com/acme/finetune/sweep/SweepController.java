@@ -44,7 +44,7 @@ class SweepController {
 	}
 
 	@Operation(summary = "Start a hyperparameter sweep",
-			description = "Trials are ordinary jobs tagged with the sweep (GET /jobs?sweepId=). Search-space paths and values are checked against the job spec; an omitted searchSpace gets the documented default. Idempotency-Key accepted.",
+			description = "Trials are ordinary jobs tagged with the sweep (GET /jobs?sweepId=). Search-space paths and values are checked against the job spec; an omitted searchSpace gets the documented default. With refit: true the best trial's configuration is trained once more for its best epoch count on train+validation (a job with trainOn: train+validation, refitJobId), and its model becomes the sweep's modelId; bestModelId stays the best trial's. Idempotency-Key accepted.",
 			responses = { @ApiResponse(responseCode = "202", description = "The sweep, RUNNING; Location names it"),
 					@ApiResponse(responseCode = "400", description = "Every violation of the request (errors[])",
 							content = @Content(mediaType = "application/problem+json")),

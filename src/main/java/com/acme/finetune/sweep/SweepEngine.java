@@ -1,5 +1,6 @@
 package com.acme.finetune.sweep;
 
+import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -50,6 +51,9 @@ class SweepEngine implements EpochGate {
 
 	private final SweepMetrics metrics;
 
+	/** What budgets are measured against (tests move it on). */
+	private volatile Clock clock = Clock.systemUTC();
+
 	SweepEngine(SweepStore store, JobService jobs, TransactionTemplate transaction, ObjectMapper json,
 			SweepMetrics metrics) {
 		this.store = store;
@@ -57,6 +61,14 @@ class SweepEngine implements EpochGate {
 		this.transaction = transaction;
 		this.json = json;
 		this.metrics = metrics;
+	}
+
+	void clock(Clock value) {
+		this.clock = value;
+	}
+
+	private boolean budgetSpent(SweepStore.Sweep sweep) {
+		return sweep.budgetEndsAt() != null && this.clock.instant().isAfter(sweep.budgetEndsAt());
 	}
 
 	SweepSpec spec(SweepStore.Sweep sweep) {
@@ -87,7 +99,7 @@ class SweepEngine implements EpochGate {
 		List<SweepStore.Trial> trials = all.stream().filter((t) -> !t.refit()).toList();
 		Optional<SweepStore.Trial> refit = all.stream().filter(SweepStore.Trial::refit).findFirst();
 		long active = trials.stream().filter(SweepStore.Trial::active).count();
-		boolean budgetSpent = sweep.budgetEndsAt() != null && Instant.now().isAfter(sweep.budgetEndsAt());
+		boolean budgetSpent = budgetSpent(sweep);
 		if (budgetSpent && sweep.stopReason() == null) {
 			this.store.stopReason(sweepId, "budget");
 			this.store.event(sweepId, "budget",
@@ -154,9 +166,9 @@ class SweepEngine implements EpochGate {
 
 	/**
 	 * The refit: the best trial's configuration trained again from the start for its best
-	 * epoch count, as a job of its own whose model becomes the sweep's. It trains on the
-	 * dataset's training split like every trial (train + validation is not available to
-	 * jobs yet), so what it adds over the best trial is a run of exactly the best length.
+	 * epoch count on the training and validation splits together
+	 * ({@code trainOn: train+validation}, no early stopping: nothing is held out), as a
+	 * job of its own whose model becomes the sweep's.
 	 */
 	private void submitRefit(SweepStore.Sweep sweep, SweepSpec spec, SweepStore.Trial best) {
 		Map<String, JsonNode> params = this.json.readValue(best.params(),
@@ -166,11 +178,16 @@ class SweepEngine implements EpochGate {
 		int epochs = Math.max(1, bestEpoch(sweep.id(), best.jobId(), spec.objective()));
 		SweepSpecParser.set(body, "hyperparameters.epochs",
 				tools.jackson.databind.node.JsonNodeFactory.instance.numberNode(epochs));
+		body.put("trainOn", JobSpec.TRAIN_AND_VALIDATION);
+		// the trials' early stopping watched the validation split, which now trains
+		SweepSpecParser.set(body, "hyperparameters.earlyStopping.patience",
+				tools.jackson.databind.node.JsonNodeFactory.instance.numberNode(0));
 		JobSpec job = this.jobs.resolve(body);
 		UUID jobId = this.jobs.submitTrial(job, sweep.id());
 		this.store.insertTrial(sweep.id(), sweep.plannedTrials(), jobId, best.params(), true);
 		this.store.refitJob(sweep.id(), jobId);
-		this.store.event(sweep.id(), "refit", Map.of("jobId", jobId, "fromJobId", best.jobId(), "epochs", epochs));
+		this.store.event(sweep.id(), "refit", Map.of("jobId", jobId, "fromJobId", best.jobId(), "epochs", epochs,
+				"trainOn", JobSpec.TRAIN_AND_VALIDATION));
 		log.info("Sweep {} refits trial {} as job {} for {} epoch(s)", sweep.id(), best.index(), jobId, epochs);
 	}
 
@@ -196,11 +213,24 @@ class SweepEngine implements EpochGate {
 	}
 
 	/**
+	 * The generator of trial {@code index}: its seed is the sweep's and the index mixed
+	 * (SplitMix64's finaliser). {@code java.util.Random} seeded with consecutive numbers
+	 * gives nearly the same first double, so seeding it with {@code seed·k + index}
+	 * sampled the first dimension of every trial at almost the same point.
+	 */
+	static Random random(long seed, int index) {
+		long z = seed * 0x9E3779B97F4A7C15L + (index + 1) * 0xBF58476D1CE4E5B9L;
+		z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+		z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+		return new Random(z ^ (z >>> 31));
+	}
+
+	/**
 	 * The parameters of trial {@code index}: the grid's combination, a random point of
 	 * its own seed, or the TPE's proposal given the trials that finished.
 	 */
 	Map<String, JsonNode> params(SweepSpec spec, SearchSpace space, int index, List<SweepStore.Trial> trials) {
-		Random random = new Random(spec.seed() * 1_000_003L + index);
+		Random random = random(spec.seed(), index);
 		return switch (spec.strategy()) {
 			case SweepSpec.GRID -> space.gridPoint(index);
 			case SweepSpec.TPE ->
@@ -301,7 +331,7 @@ class SweepEngine implements EpochGate {
 			return true;
 		}
 		SweepSpec spec = spec(sweep);
-		if (sweep.budgetEndsAt() != null && Instant.now().isAfter(sweep.budgetEndsAt())) {
+		if (budgetSpent(sweep)) {
 			record(sweepId, new SweepStore.Decision(jobId, epoch, "STOP", "budget", null, 0, Instant.now()));
 			return false;
 		}

@@ -44,7 +44,8 @@ final class SweepSpecParser {
 	private static final Map<String, String> RESERVED = Map.of("datasetId", "every trial uses the sweep's dataset",
 			"hyperparameters.epochs", "maxEpochs sets every trial's epochs", "callbackUrl",
 			"trials send no callbacks of their own", "register", "register the sweep's best model instead", "baseModel",
-			"set baseModel at the top level");
+			"set baseModel at the top level", "trainOn",
+			"trials train on the training split and are scored on validation (refit: true trains on both)");
 
 	private final Function<JsonNode, List<Map<String, String>>> jobViolations;
 
@@ -203,7 +204,7 @@ final class SweepSpecParser {
 			return JsonNodeFactory.instance.objectNode();
 		}
 		ObjectNode base = ((ObjectNode) node).deepCopy();
-		for (String field : List.of("datasetId", "baseModel", "callbackUrl", "register")) {
+		for (String field : List.of("datasetId", "baseModel", "callbackUrl", "register", "trainOn")) {
 			if (base.has(field)) {
 				violation("base." + field, RESERVED.get(field));
 				base.remove(field);

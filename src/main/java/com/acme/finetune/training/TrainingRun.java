@@ -261,13 +261,15 @@ final class TrainingRun {
 					evaluation.loss(), evaluation.accuracy(), this.learningRate, durationMs, trainSize / trainSeconds,
 					this.phaseIndex, phase.upTo().id());
 			epochs.add(metrics);
-			double score = score(metrics, metric, this.val.size() > 0);
-			if (bestEpoch == 0 || score > bestScore) {
+			boolean validated = this.val.size() > 0;
+			double score = score(metrics, metric, validated);
+			// without a validation split nothing selects an epoch: the last one is kept
+			if (!validated || bestEpoch == 0 || score > bestScore) {
 				bestEpoch = epoch;
 				bestScore = score;
 				bestPredictions = evaluation.predictions();
 				// only needed if a later epoch could be worse and the run goes on
-				bestWeights = (epoch < this.hp.epochs()) ? snapshot(snapshotBlock()) : null;
+				bestWeights = (validated && epoch < this.hp.epochs()) ? snapshot(snapshotBlock()) : null;
 			}
 			// recorded before the checkpoint: a run stopped in between trains this epoch
 			// again and records it anew, and never skips recording it
@@ -418,7 +420,10 @@ final class TrainingRun {
 		return ids;
 	}
 
-	/** Higher is better; without a validation split, the training loss decides. */
+	/**
+	 * Higher is better; without a validation split (a job trained on train + validation)
+	 * the training loss is recorded, but the last epoch is always the one kept.
+	 */
 	private static double score(EpochMetrics m, EarlyStoppingMetric metric, boolean hasValidation) {
 		if (!hasValidation) {
 			return -m.trainLoss();

@@ -36,6 +36,35 @@ class JobSpecParserTests {
 	}
 
 	@Test
+	void trainOnFoldsTheValidationSplitIntoTraining() {
+		String dataset = "\"datasetId\":\"6f1c1f2e-9a51-4c1d-8f38-1f0c3e5a2b11\"";
+		assertThat(parse("{" + dataset + "}").spec().trainOn()).isEqualTo("train");
+		JobSpec both = parse("{" + dataset + ",\"trainOn\":\"train+validation\"}").spec();
+		assertThat(both.trainsOnValidation()).isTrue();
+		java.nio.file.Path a = java.nio.file.Path.of("a.png");
+		java.nio.file.Path b = java.nio.file.Path.of("b.png");
+		com.acme.finetune.training.TrainingData data = new com.acme.finetune.training.TrainingData("k",
+				List.of("x", "y"), List.of(new com.acme.finetune.training.TrainingData.Sample(a, 0)),
+				List.of(new com.acme.finetune.training.TrainingData.Sample(b, 1)));
+		com.acme.finetune.training.TrainingData folded = JobSpecs.trainingData(both, data);
+		assertThat(folded.train()).extracting(com.acme.finetune.training.TrainingData.Sample::image)
+			.containsExactly(a, b);
+		assertThat(folded.validation()).isEmpty();
+		assertThat(folded.key()).isNotEqualTo(data.key());
+		assertThat(JobSpecs.trainingData(parse("{" + dataset + "}").spec(), data)).isSameAs(data);
+		// a spec stored before the field existed trains on the training split
+		assertThat(new JobSpec(both.datasetId(), both.baseModel(), both.freeze(), both.hyperparameters(), both.device(),
+				both.timeoutMinutes(), null, null, null)
+			.trainOn()).isEqualTo("train");
+
+		assertThat(parse("{" + dataset + ",\"trainOn\":\"validation\"}").violations())
+			.containsExactly(Map.of("field", "trainOn", "message", "must be one of train, train+validation"));
+		assertThat(parse("{" + dataset
+				+ ",\"trainOn\":\"train+validation\",\"hyperparameters\":{\"earlyStopping\":{\"patience\":3}}}")
+			.violations()).extracting((v) -> v.get("field")).containsExactly("hyperparameters.earlyStopping.patience");
+	}
+
+	@Test
 	void aScratchBaseTrainsEverythingUnlessToldOtherwise() {
 		String dataset = "\"datasetId\":\"6f1c1f2e-9a51-4c1d-8f38-1f0c3e5a2b11\"";
 		JobSpec omitted = parse("{" + dataset + ",\"baseModel\":\"resnet50-scratch\"}").spec();

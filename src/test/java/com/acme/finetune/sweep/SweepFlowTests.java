@@ -37,6 +37,15 @@ class SweepFlowTests extends AbstractIntegrationTests {
 	@Autowired
 	RestTestClient client;
 
+	@Autowired
+	SweepEngine engine;
+
+	@Autowired
+	SweepStore store;
+
+	@Autowired
+	tools.jackson.databind.ObjectMapper json;
+
 	@LocalServerPort
 	int port;
 
@@ -286,6 +295,179 @@ class SweepFlowTests extends AbstractIntegrationTests {
 			.exchange()
 			.expectStatus()
 			.isEqualTo(HttpStatus.CONFLICT);
+	}
+
+	@Test
+	void refitTrainsTheBestConfigurationOnTrainAndValidationAndBecomesTheSweepsModel() {
+		Map<String, Object> body = sweep(Map.of("hyperparameters.learningRate", Map.of("choice", List.of(0.01))),
+				"grid", 2, null);
+		body.put("refit", true);
+		String id = (String) post(body).get("id");
+		Map<String, Object> done = awaitStatus(id, "SUCCEEDED");
+		Map<String, Object> best = map(done.get("bestTrial"));
+		String refitJobId = (String) done.get("refitJobId");
+		assertThat(refitJobId).isNotNull().isNotEqualTo(best.get("jobId"));
+		// the leaderboard holds the trials only
+		assertThat(list(done.get("leaderboard"))).hasSize(1);
+
+		Map<String, Object> refit = get("/api/v1/jobs/" + refitJobId);
+		assertThat(refit.get("status")).isEqualTo("SUCCEEDED");
+		assertThat(refit.get("sweepId")).isEqualTo(id);
+		Map<String, Object> spec = map(refit.get("spec"));
+		assertThat(spec.get("trainOn")).isEqualTo("train+validation");
+		assertThat(map(map(done.get("spec")).get("base"))).doesNotContainKey("trainOn");
+		Map<String, Object> bestJob = get("/api/v1/jobs/" + best.get("jobId"));
+		assertThat(map(bestJob.get("spec")).get("trainOn")).isEqualTo("train");
+		// the best trial's parameters for its best epoch count, no early stopping
+		Map<String, Object> hp = map(spec.get("hyperparameters"));
+		assertThat(((Number) hp.get("learningRate")).doubleValue()).isEqualTo(0.01);
+		List<Map<String, Object>> bestEpochs = list(
+				get("/api/v1/jobs/" + best.get("jobId") + "/metrics").get("epochs"));
+		int bestEpoch = bestEpochs.stream()
+			.max(java.util.Comparator
+				.comparingDouble((Map<String, Object> e) -> ((Number) e.get("valAccuracy")).doubleValue())
+				.thenComparing((e) -> -((Number) e.get("epoch")).intValue()))
+			.map((e) -> (Integer) e.get("epoch"))
+			.orElseThrow();
+		assertThat(hp.get("epochs")).isEqualTo(bestEpoch);
+		assertThat(map(hp.get("earlyStopping")).get("patience")).isEqualTo(0);
+		// nothing held out: every epoch trained, validation metrics null (not NaN)
+		List<Map<String, Object>> epochs = list(get("/api/v1/jobs/" + refitJobId + "/metrics").get("epochs"));
+		assertThat(epochs).hasSize(bestEpoch).allSatisfy((e) -> {
+			assertThat(e).containsEntry("valAccuracy", null).containsEntry("valLoss", null);
+			assertThat(e.get("trainLoss")).isNotNull();
+		});
+		// the refit's model is the sweep's; the best trial's stays bestModelId
+		assertThat(done.get("modelId")).isEqualTo(refit.get("modelId"))
+			.isNotNull()
+			.isNotEqualTo(done.get("bestModelId"));
+		assertThat(done.get("bestModelId")).isEqualTo(best.get("modelId"));
+		Map<String, Object> model = get("/api/v1/models/" + done.get("modelId"));
+		assertThat(model.get("jobId")).isEqualTo(refitJobId);
+		assertThat(map(model.get("metrics")).get("valAccuracy")).isNull();
+
+		// jobs:validate shows the folded split: 16 images train, none validate
+		Map<String, Object> job = new HashMap<>(Map.of("datasetId", this.datasetId, "baseModel", "resnet50-scratch",
+				"trainOn", "train+validation", "hyperparameters", Map.of("imageSize", 32, "epochs", 1)));
+		Map<String, Object> split = map(this.client.post()
+			.uri("/api/v1/jobs:validate")
+			.contentType(MediaType.APPLICATION_JSON)
+			.body(job)
+			.exchange()
+			.expectStatus()
+			.isOk()
+			.expectBody(MAP)
+			.returnResult()
+			.getResponseBody()
+			.get("split"));
+		assertThat(split).containsEntry("train", 16).containsEntry("validation", 0);
+		job.put("trainOn", "validation");
+		job.put("hyperparameters", Map.of("earlyStopping", Map.of("patience", 2)));
+		this.client.post()
+			.uri("/api/v1/jobs:validate")
+			.contentType(MediaType.APPLICATION_JSON)
+			.body(job)
+			.exchange()
+			.expectStatus()
+			.isBadRequest()
+			.expectBody()
+			.jsonPath("$.errors[0].field")
+			.isEqualTo("trainOn");
+		job.put("trainOn", "train+validation");
+		this.client.post()
+			.uri("/api/v1/jobs:validate")
+			.contentType(MediaType.APPLICATION_JSON)
+			.body(job)
+			.exchange()
+			.expectStatus()
+			.isBadRequest()
+			.expectBody()
+			.jsonPath("$.errors[0].field")
+			.isEqualTo("hyperparameters.earlyStopping.patience");
+		// a sweep's trials cannot train on validation: it is what scores them
+		Map<String, Object> bad = sweep(Map.of("hyperparameters.learningRate", Map.of("choice", List.of(0.01))), "grid",
+				1, null);
+		bad.put("base", Map.of("trainOn", "train+validation"));
+		this.client.post()
+			.uri("/api/v1/sweeps")
+			.contentType(MediaType.APPLICATION_JSON)
+			.body(bad)
+			.exchange()
+			.expectStatus()
+			.isBadRequest()
+			.expectBody()
+			.jsonPath("$.errors[0].field")
+			.isEqualTo("base.trainOn");
+	}
+
+	@Test
+	void aSpentBudgetStopsTheSweepCleanly() {
+		Map<String, Object> body = sweep(
+				Map.of("hyperparameters.learningRate", Map.of("logUniform", List.of(1e-3, 1e-2))), "random", 3, null);
+		body.put("maxTrials", 3);
+		body.put("parallelTrials", 1);
+		body.put("budgetMinutes", 1);
+		body.put("refit", true);
+		String id = (String) post(body).get("id");
+		try {
+			await().atMost(SWEEP_TIMEOUT)
+				.pollInterval(Duration.ofMillis(200))
+				.until(() -> ((Number) get("/api/v1/jobs?sweepId=" + id).get("totalItems")).intValue() == 1);
+			// the budget's minute passes at once: the running trial stops after its epoch
+			this.engine.clock(java.time.Clock.offset(java.time.Clock.systemUTC(), Duration.ofMinutes(2)));
+			Map<String, Object> done = awaitStatus(id, "SUCCEEDED");
+			assertThat(done.get("stopReason")).isEqualTo("budget");
+			List<Map<String, Object>> board = list(done.get("leaderboard"));
+			assertThat(board).singleElement().satisfies((t) -> {
+				assertThat(t.get("state")).isEqualTo("STOPPED_EARLY");
+				assertThat(t.get("epochs")).isEqualTo(1);
+				assertThat(t.get("modelId")).isNotNull();
+			});
+			// no refit and no further trial after the budget; the best trial's model
+			// stays
+			assertThat(done.get("refitJobId")).isNull();
+			assertThat(done.get("modelId")).isEqualTo(done.get("bestModelId")).isEqualTo(board.get(0).get("modelId"));
+			assertThat(get("/api/v1/jobs?sweepId=" + id).get("totalItems")).isEqualTo(1);
+			assertThat(this.store.decisions(java.util.UUID.fromString(id))).singleElement()
+				.satisfies((d) -> assertThat(d.reason()).isEqualTo("budget"));
+			assertThat(this.store.events(java.util.UUID.fromString(id), 0, 100)).extracting(SweepStore.Event::type)
+				.containsOnlyOnce("budget", "done");
+		}
+		finally {
+			this.engine.clock(java.time.Clock.systemUTC());
+		}
+	}
+
+	@Test
+	void aTpeSweepRunsToTheEndAndLeavesRandomSamplingAfterItsStartupTrials() {
+		Map<String, Object> body = sweep(
+				Map.of("hyperparameters.learningRate", Map.of("logUniform", List.of(1e-4, 1e-1)),
+						"hyperparameters.weightDecay", Map.of("logUniform", List.of(1e-6, 1e-2))),
+				"tpe", 1, null);
+		body.put("maxTrials", Tpe.STARTUP + 1);
+		body.put("parallelTrials", 1);
+		String id = (String) post(body).get("id");
+		Map<String, Object> done = awaitStatus(id, "SUCCEEDED");
+		List<Map<String, Object>> board = list(done.get("leaderboard"));
+		assertThat(board).hasSize(Tpe.STARTUP + 1).allSatisfy((t) -> assertThat(t.get("state")).isEqualTo("SUCCEEDED"));
+		SweepSpec spec = this.json.convertValue(done.get("spec"), SweepSpec.class);
+		SearchSpace space = SearchSpace.of(spec.searchSpace());
+		for (Map<String, Object> t : board) {
+			int index = (Integer) t.get("trial");
+			Map<String, tools.jackson.databind.JsonNode> random = space
+				.randomPoint(SweepEngine.random(spec.seed(), index));
+			double rate = ((Number) map(t.get("params")).get("hyperparameters.learningRate")).doubleValue();
+			double randomRate = random.get("hyperparameters.learningRate").asDouble();
+			if (index < Tpe.STARTUP) {
+				// the startup trials are the random sweep's samples
+				assertThat(rate).as("trial %d", index).isEqualTo(randomRate);
+			}
+			else {
+				// after them, the estimator proposes: not the random sample of that seed
+				assertThat(rate).as("trial %d", index).isNotEqualTo(randomRate);
+			}
+		}
+		assertThat(done.get("bestModelId")).isNotNull();
 	}
 
 	private Map<String, Object> validate(Map<String, Object> body) {
