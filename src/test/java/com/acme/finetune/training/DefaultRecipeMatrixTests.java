@@ -40,8 +40,7 @@ class DefaultRecipeMatrixTests {
 	 * head-only and continued with stem..layer4 trainable reached validation losses of
 	 * 9-200 (BatchNorm running statistics far from the batches' after 6 steps).
 	 */
-	static final List<String> KNOWN_FAILURES = List.of("tiny-partial upTo none", "resnet50-imagenet upTo none",
-			"model:earlier upTo none", "model:earlier upTo stem");
+	static final List<String> KNOWN_FAILURES = List.of();
 
 	@BeforeAll
 	static void prepare() throws IOException {
