@@ -75,12 +75,6 @@ public final class TorchScriptClassifier extends AbstractBlock implements Classi
 
 	private boolean batchStatistics;
 
-	/**
-	 * Whether forwards may run the graph executor's optimised graph (off in training
-	 * runs).
-	 */
-	private boolean optimisedGraph = true;
-
 	private OneDnnResNet50 oneDnn;
 
 	public TorchScriptClassifier(PtSymbolBlock backbone, Linear head, int featureDim, int numClasses,
@@ -140,15 +134,6 @@ public final class TorchScriptClassifier extends AbstractBlock implements Classi
 	/** Whether the module runs in training mode (batch statistics) while it trains. */
 	boolean usesBatchStatistics() {
 		return this.backboneTrainable && this.batchStatistics && this.updatesStatisticsInTrainMode;
-	}
-
-	/**
-	 * Turns the graph executor's optimised graph off for every forward of a training run,
-	 * evaluation included: a trace trained from its stem with the evaluation passes
-	 * optimised between epochs turned NaN at the first step after one.
-	 */
-	public void optimisedGraph(boolean optimised) {
-		this.optimisedGraph = optimised;
 	}
 
 	public boolean updatesStatisticsInTrainMode() {
@@ -302,8 +287,7 @@ public final class TorchScriptClassifier extends AbstractBlock implements Classi
 			return new NDList(this.oneDnn.features(inputs.singletonOrThrow()));
 		}
 		NDArray out;
-		boolean plain = training || !this.optimisedGraph;
-		if (plain) {
+		if (training) {
 			// training runs the module as written: the profiling graph executor's
 			// optimised graph (from the third call on) was seen to turn the first
 			// gradients of an eval-mode trace trained from its stem into NaN in some
@@ -322,7 +306,7 @@ public final class TorchScriptClassifier extends AbstractBlock implements Classi
 			}
 		}
 		finally {
-			if (plain) {
+			if (training) {
 				JniUtils.setGraphExecutorOptimize(true);
 			}
 		}
