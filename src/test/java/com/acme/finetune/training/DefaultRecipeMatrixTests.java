@@ -34,14 +34,24 @@ class DefaultRecipeMatrixTests {
 
 	/**
 	 * Combinations that fail today, left out so the rest stays checked: both traced
-	 * TorchScript fixtures trained from their stem (BatchNorm fixed by the trace) turned
-	 * NaN within 3 steps in some runs and not in others (also before these recipes; one
-	 * probe with ONEDNN_MAX_CPU_ISA=AVX2 did not); a model fine-tuned from scratch
-	 * head-only and continued with stem..layer4 trainable reached validation losses of
-	 * 9-200 (BatchNorm running statistics far from the batches' after 6 steps).
+	 * TorchScript fixtures trained from their stem (BatchNorm fixed by the trace) turn
+	 * NaN within 3 steps in some runs and not in others, with the same seed (also with
+	 * the graph executor's optimisation off for the evaluations too, and before these
+	 * recipes). A model fine-tuned from scratch head-only and continued with stem..layer4
+	 * trainable (validation losses of 9-200 on running statistics that trailed the
+	 * weights) passes since BatchNorm statistics are re-estimated after each epoch.
 	 */
-	static final List<String> KNOWN_FAILURES = List.of("tiny-partial upTo none", "resnet50-imagenet upTo none",
-			"model:earlier upTo none", "model:earlier upTo stem");
+	static final List<String> KNOWN_FAILURES = List.of("tiny-partial upTo none", "resnet50-imagenet upTo none");
+
+a model fine-tuned from scratch*head-only and
+	continued with stem..
+	layer4 trainable
+	reached validation
+	losses of*9-200(
+	BatchNorm running
+	statistics far
+	from the batches' after 6 steps).*/
+	static final List<String> KNOWN_FAILURES = List.of();
 
 	@BeforeAll
 	static void prepare() throws IOException {
