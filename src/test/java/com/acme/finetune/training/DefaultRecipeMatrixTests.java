@@ -43,16 +43,6 @@ class DefaultRecipeMatrixTests {
 	 */
 	static final List<String> KNOWN_FAILURES = List.of("tiny-partial upTo none", "resnet50-imagenet upTo none");
 
-a model fine-tuned from scratch*head-only and
-	continued with stem..
-	layer4 trainable
-	reached validation
-	losses of*9-200(
-	BatchNorm running
-	statistics far
-	from the batches' after 6 steps).*/
-	static final List<String> KNOWN_FAILURES = List.of();
-
 	@BeforeAll
 	static void prepare() throws IOException {
 		digits = digits(TrainingFixtures.fixture("digits"));

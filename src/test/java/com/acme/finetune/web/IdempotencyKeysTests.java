@@ -145,11 +145,23 @@ class IdempotencyKeysTests extends AbstractApiNodeTests {
 			return store(claim);
 		}, Function.identity()));
 		await(working);
-		// as if its node had died: no renewal for longer than the lease
-		this.jdbc.sql("update idempotency_keys set lease_renewed_at = ? where scope = 'test' and idem_key = ?")
-			.params(Timestamp.from(Instant.now().minus(IdempotencyKeys.LEASE).minusSeconds(5)), key)
-			.update();
-		UUID taken = this.keys.once("test", key, "body", this::store, Function.identity());
+		UUID taken = null;
+		for (int attempt = 1; taken == null; attempt++) {
+			// as if its node had died: no renewal for longer than the lease
+			this.jdbc.sql("update idempotency_keys set lease_renewed_at = ? where scope = 'test' and idem_key = ?")
+				.params(Timestamp.from(Instant.now().minus(IdempotencyKeys.LEASE).minusSeconds(5)), key)
+				.update();
+			try {
+				taken = this.keys.once("test", key, "body", this::store, Function.identity());
+			}
+			catch (ApiException ex) {
+				// this context's scheduled renewal (every 15 s) renewed the claim in
+				// between: its owner is alive here, so age it again
+				if (attempt == 3 || ex.type() != ProblemType.CONFLICT) {
+					throw ex;
+				}
+			}
+		}
 		finish.countDown();
 		assertThatThrownBy(() -> stalled.get(30, TimeUnit.SECONDS)).cause()
 			.isInstanceOfSatisfying(ApiException.class, (ex) -> assertThat(ex.type()).isEqualTo(ProblemType.CONFLICT));
