@@ -294,9 +294,10 @@ class PortableExportTests {
 			for (float v : logits) {
 				scale = Math.max(scale, Math.abs(v));
 			}
+			// relative to the largest logit (at least 1): float rounding grows with it
 			assertThat(((Number) result.get("maxAbsDiff")).doubleValue())
 				.as("%s (largest logit %s)", run.output(), scale)
-				.isLessThanOrEqualTo(tolerance);
+				.isLessThanOrEqualTo(tolerance * Math.max(1f, scale));
 			assertThat(result.get("top1")).isEqualTo(result.get("expectedTop1"));
 			return result;
 		}
