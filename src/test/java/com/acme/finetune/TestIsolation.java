@@ -47,10 +47,14 @@ public class TestIsolation implements ApplicationContextInitializer<Configurable
 					Map.entry("spring.flyway.create-schemas", "true"),
 					Map.entry("spring.jpa.properties.hibernate.default_schema", schema),
 					Map.entry("app.storage.root", artifacts.toString()), Map.entry("app.djl.offline", "true"),
-					Map.entry("app.djl.preload", "false"), Map.entry("app.jobs.heartbeat-interval", "1s"),
-					Map.entry("app.jobs.missed-heartbeats", "4"), Map.entry("app.jobs.polling-interval", "250ms"),
-					Map.entry("app.jobs.retry-delay", "0s"), Map.entry("app.jobs.shutdown-grace", "20s"),
-					Map.entry("app.jobs.metrics-refresh", "1s"),
+					Map.entry("app.djl.preload", "false"),
+					// fp32 serving unless a test asks for bf16: predictions compared with
+					// PyTorch's and plain DJL's stay exact, and no bf16 check runs per
+					// context
+					Map.entry("app.djl.bf16", context.getEnvironment().getProperty("app.djl.bf16", "false")),
+					Map.entry("app.jobs.heartbeat-interval", "1s"), Map.entry("app.jobs.missed-heartbeats", "4"),
+					Map.entry("app.jobs.polling-interval", "250ms"), Map.entry("app.jobs.retry-delay", "0s"),
+					Map.entry("app.jobs.shutdown-grace", "20s"), Map.entry("app.jobs.metrics-refresh", "1s"),
 					Map.entry("app.jobs.callback-secret", "test-callback-secret"),
 					// long enough for a tiny backbone on a busy machine, short enough for
 					// the test of an endless forward

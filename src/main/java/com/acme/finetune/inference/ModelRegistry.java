@@ -20,11 +20,13 @@ import java.util.concurrent.Executors;
 
 import ai.djl.inference.Predictor;
 import ai.djl.modality.Classifications;
+import com.acme.finetune.djl.Bf16Support;
 import com.acme.finetune.djl.DjlRuntime;
 import com.acme.finetune.model.ModelCatalog;
 import com.acme.finetune.model.ModelDeleted;
 import com.acme.finetune.training.InvalidBackboneException;
 import com.acme.finetune.training.artifact.ModelArtifact;
+import com.acme.finetune.training.artifact.ServingPrecision;
 import com.acme.finetune.training.UnsafeTorchScriptException;
 import com.acme.finetune.web.ApiException;
 import com.acme.finetune.web.ProblemType;
@@ -50,6 +52,8 @@ class ModelRegistry implements DisposableBean {
 
 	private final DjlRuntime runtime;
 
+	private final Bf16Support bf16;
+
 	private final InferenceProperties properties;
 
 	private final InferenceMetrics metrics;
@@ -71,9 +75,11 @@ class ModelRegistry implements DisposableBean {
 	/** Access-ordered: the first entry is the least recently used. Guarded by itself. */
 	private final LinkedHashMap<UUID, Slot> slots = new LinkedHashMap<>(16, 0.75f, true);
 
-	ModelRegistry(ModelCatalog catalog, DjlRuntime runtime, InferenceProperties properties, InferenceMetrics metrics) {
+	ModelRegistry(ModelCatalog catalog, DjlRuntime runtime, Bf16Support bf16, InferenceProperties properties,
+			InferenceMetrics metrics) {
 		this.catalog = catalog;
 		this.runtime = runtime;
+		this.bf16 = bf16;
 		this.properties = properties;
 		this.metrics = metrics;
 		metrics.gauges(() -> loaded().size(), () -> loaded().stream().mapToLong(LoadedModel::bytes).sum(),
@@ -130,12 +136,13 @@ class ModelRegistry implements DisposableBean {
 			ModelArtifact artifact = ModelArtifact.load(dir, this.properties.device());
 			LoadedModel model;
 			try {
+				ServingPrecision.Decision precision = choosePrecision(id, artifact);
 				if (this.properties.warmUp()) {
 					warmUp(artifact);
 				}
 				ModelBatcher batcher = new ModelBatcher(id, artifact, this.properties, this.metrics);
 				model = new LoadedModel(id, dir, artifact.labels(), artifact.preprocessing().resizeShorter(),
-						artifact.weightBytes(), batcher);
+						artifact.weightBytes(), precision, batcher);
 				batcher.start();
 			}
 			catch (RuntimeException | Error ex) {
@@ -162,6 +169,27 @@ class ModelRegistry implements DisposableBean {
 		catch (RuntimeException | Error ex) {
 			fail(id, slot, refusal(id, ex));
 		}
+	}
+
+	/**
+	 * The precision the model serves in: what its job asked for ({@code precision},
+	 * default auto) unless this service serves fp32 only ({@code app.djl.bf16}); bf16
+	 * only where this process passed the bf16 check and the model's own validation images
+	 * agree.
+	 */
+	private ServingPrecision.Decision choosePrecision(UUID id, ModelArtifact artifact) {
+		// models registered before jobs had a spec, or before precision existed: auto
+		Map<String, Object> spec = this.catalog.get(id).spec();
+		Object asked = (spec != null) ? spec.get("precision") : null;
+		String requested = this.bf16.effective((asked != null) ? asked.toString() : null);
+		String check = null;
+		if (!ServingPrecision.FP32.equals(requested)
+				&& (ServingPrecision.BF16.equals(requested) || this.bf16.cpuNative())) {
+			check = this.bf16.check();
+		}
+		ServingPrecision.Decision decision = artifact.choosePrecision(requested, check);
+		log.info("Model {} serves in {} (requested {}): {}", id, decision.precision(), requested, decision.reason());
+		return decision;
 	}
 
 	/** A TorchScript file refused while loading is the model's fault: 422, not 500. */
@@ -299,7 +327,8 @@ class ModelRegistry implements DisposableBean {
 	 * @param bytes the model's weights in memory ({@link ModelArtifact#weightBytes()}):
 	 * what counts against the memory budget
 	 */
-	record LoadedModel(UUID id, Path dir, List<String> labels, int resizeShorter, long bytes, ModelBatcher batcher) {
+	record LoadedModel(UUID id, Path dir, List<String> labels, int resizeShorter, long bytes,
+			ServingPrecision.Decision precision, ModelBatcher batcher) {
 	}
 
 }

@@ -135,7 +135,8 @@ class PredictionService {
 		}
 		long nanos = System.nanoTime() - start;
 		this.metrics.latency(nanos);
-		return new PredictionResponse(modelId, predictions, TimeUnit.NANOSECONDS.toMillis(nanos));
+		return new PredictionResponse(modelId, predictions, TimeUnit.NANOSECONDS.toMillis(nanos),
+				model.precision().precision());
 	}
 
 	/** The heap budget of decoded images (for tests and metrics). */

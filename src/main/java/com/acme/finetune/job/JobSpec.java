@@ -15,19 +15,34 @@ import com.acme.finetune.registry.Registration;
  * scores every epoch) or {@value #TRAIN_AND_VALIDATION} (both splits train, nothing is
  * held out: no validation metrics, exactly {@code epochs} epochs, the last epoch's
  * weights kept)
+ * @param precision {@value #AUTO}, {@code fp32} or {@code bf16}: the precision the model
+ * serves in (training runs in fp32 on this engine: see docs/training.md → Precision)
  */
 public record JobSpec(UUID datasetId, String baseModel, Freeze freeze, Hyperparameters hyperparameters, String device,
-		int timeoutMinutes, String callbackUrl, Registration register, String trainOn) {
+		int timeoutMinutes, String callbackUrl, Registration register, String trainOn, String precision) {
 
 	public static final String TRAIN = "train";
 
 	public static final String TRAIN_AND_VALIDATION = "train+validation";
 
+	/** bf16 where the device has native bf16 and it agrees with fp32, else fp32. */
+	public static final String AUTO = "auto";
+
 	public JobSpec {
-		// specs stored before the field existed trained on the training split
+		// specs stored before the fields existed trained on the training split, in auto
 		if (trainOn == null) {
 			trainOn = TRAIN;
 		}
+		if (precision == null) {
+			precision = AUTO;
+		}
+	}
+
+	/** A spec in precision {@value #AUTO}. */
+	public JobSpec(UUID datasetId, String baseModel, Freeze freeze, Hyperparameters hyperparameters, String device,
+			int timeoutMinutes, String callbackUrl, Registration register, String trainOn) {
+		this(datasetId, baseModel, freeze, hyperparameters, device, timeoutMinutes, callbackUrl, register, trainOn,
+				AUTO);
 	}
 
 	/** A spec that trains on the training split. */

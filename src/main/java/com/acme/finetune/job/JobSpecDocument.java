@@ -31,7 +31,13 @@ record JobSpecDocument(
 						+ "scores each epoch), or both splits with nothing held out: then the epochs' "
 						+ "validation metrics are null, exactly hyperparameters.epochs epochs train (earlyStopping "
 						+ "patience must be 0) and the last epoch's weights are the model (what a sweep's refit "
-						+ "runs)") String trainOn){
+						+ "runs)") String trainOn,
+		@Schema(allowableValues = { "auto", "fp32", "bf16" }, defaultValue = "auto",
+				description = "The precision the model serves in. auto: bfloat16 where the CPU has native bf16 "
+						+ "(avx512_bf16 or AMX) and the network is a ResNet-50, once a probe batch of the model's "
+						+ "own validation images gives the same top-1 in bf16 as in fp32; fp32 otherwise. bf16: "
+						+ "the same, also without native bf16. Training runs in fp32 on this engine whatever "
+						+ "is chosen (jobs:validate shows what it resolves to).") String precision){
 
 	@Schema(name = "JobSpecFreeze", description = "Which stages are frozen")
 	record Freeze(@Schema(allowableValues = {

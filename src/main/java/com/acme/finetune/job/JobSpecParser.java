@@ -60,7 +60,7 @@ final class JobSpecParser {
 			return null;
 		}
 		unknownFields(body, "", Set.of("datasetId", "baseModel", "freeze", "hyperparameters", "device",
-				"timeoutMinutes", "callbackUrl", "register", "trainOn"));
+				"timeoutMinutes", "callbackUrl", "register", "trainOn", "precision"));
 		UUID datasetId = null;
 		JsonNode dataset = body.get("datasetId");
 		if (dataset == null || dataset.isNull()) {
@@ -104,8 +104,12 @@ final class JobSpecParser {
 			violation("hyperparameters.earlyStopping.patience",
 					"must be 0 with trainOn " + JobSpec.TRAIN_AND_VALIDATION + ": no validation split is held out");
 		}
+		String precision = text(body, "precision", JobSpec.AUTO);
+		if (precision != null && !List.of(JobSpec.AUTO, "fp32", "bf16").contains(precision)) {
+			violation("precision", "must be one of auto, fp32, bf16");
+		}
 		return new JobSpec(datasetId, baseModel, freeze, hyperparameters, device, timeout, callbackUrl, register,
-				trainOn);
+				trainOn, precision);
 	}
 
 	/**

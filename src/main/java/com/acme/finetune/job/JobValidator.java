@@ -6,6 +6,7 @@ import java.util.Map;
 
 import com.acme.finetune.backbone.BackboneCatalog;
 import com.acme.finetune.dataset.DatasetService;
+import com.acme.finetune.djl.Bf16Support;
 import com.acme.finetune.djl.DjlRuntime;
 import com.acme.finetune.training.BackboneInfo;
 import com.acme.finetune.training.BaseModel;
@@ -17,6 +18,7 @@ import com.acme.finetune.training.RecipePlan;
 import com.acme.finetune.training.Stage;
 import com.acme.finetune.training.StageLearningRates;
 import com.acme.finetune.training.TrainingData;
+import com.acme.finetune.training.artifact.ServingPrecision;
 import com.acme.finetune.web.ApiException;
 import com.acme.finetune.web.ProblemType;
 import tools.jackson.databind.JsonNode;
@@ -49,11 +51,15 @@ public class JobValidator {
 
 	private final DjlRuntime djl;
 
-	JobValidator(JobService jobs, DatasetService datasets, BackboneCatalog backbones, DjlRuntime djl) {
+	private final Bf16Support bf16;
+
+	JobValidator(JobService jobs, DatasetService datasets, BackboneCatalog backbones, DjlRuntime djl,
+			Bf16Support bf16) {
 		this.jobs = jobs;
 		this.datasets = datasets;
 		this.backbones = backbones;
 		this.djl = djl;
+		this.bf16 = bf16;
 	}
 
 	/**
@@ -62,7 +68,16 @@ public class JobValidator {
 	 */
 	@Schema(name = "JobValidation")
 	record Validation(JobSpec spec, Map<String, Integer> split, Parameters parameters, EmbeddingCache embeddingCache,
-			BatchNorm batchNorm, LearningRates learningRates, List<Phase> phases, double estimatedEpochSeconds) {
+			BatchNorm batchNorm, LearningRates learningRates, List<Phase> phases, double estimatedEpochSeconds,
+			Precision precision) {
+	}
+
+	/**
+	 * What {@code precision} resolves to: training runs in fp32 on this engine; serving
+	 * is decided again when the model is loaded (its probe images must agree).
+	 */
+	@Schema(name = "JobPrecision")
+	record Precision(String requested, String training, String serving, String reason) {
 	}
 
 	record Parameters(long total, long trainable, long frozen, Map<String, ParameterCounts.StageCount> byStage) {
@@ -124,7 +139,33 @@ public class JobValidator {
 				Parameters.of(plan.last().parameters()), new EmbeddingCache(cache.applies(), cacheReason),
 				new BatchNorm(JobSpecs.batchNorm(spec).id(), plan.network(), first.batchNorm(), plan.batchNormReason()),
 				new LearningRates(hp.learningRate(), hp.warmupEpochs(), rates.layerDecay(), rates.resolved(), byStage),
-				phases, estimateEpochSeconds(spec, upTo, data));
+				phases, estimateEpochSeconds(spec, upTo, data), precision(spec, plan.network()));
+	}
+
+	private Precision precision(JobSpec spec, String network) {
+		String requested = spec.precision();
+		if (!this.bf16.enabled()) {
+			requested = ServingPrecision.FP32;
+		}
+		String training = "training runs in fp32 whatever is requested: this engine (DJL 0.36) has no bfloat16 "
+				+ "tensors, so mixed-precision training is not built";
+		if (ServingPrecision.FP32.equals(requested)) {
+			return new Precision(spec.precision(), ServingPrecision.FP32, ServingPrecision.FP32, training
+					+ "; the model serves in fp32 (requested, or this service serves fp32 only: app.djl.bf16)");
+		}
+		if (ServingPrecision.AUTO.equals(requested) && !this.bf16.cpuNative()) {
+			return new Precision(requested, ServingPrecision.FP32, ServingPrecision.FP32,
+					training + "; this CPU has no native bf16 (avx512_bf16 or AMX), so auto serves in fp32 here");
+		}
+		String check = this.bf16.check();
+		if (check != null) {
+			return new Precision(requested, ServingPrecision.FP32, ServingPrecision.FP32,
+					training + "; bf16 serving is not available in this process: " + check);
+		}
+		return new Precision(requested, ServingPrecision.FP32, ServingPrecision.BF16,
+				training + "; the model serves in bf16 when it is loaded if it is a ResNet-50 (" + network
+						+ " here; uploaded backbones only when they are torchvision's ResNet-50) on a CPU and "
+						+ "its validation images get the same top-1 labels in bf16 as in fp32, else in fp32");
 	}
 
 	/**

@@ -6,6 +6,7 @@ import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -320,9 +321,27 @@ final class TrainingRun {
 	private TrainingResult finish(List<EpochMetrics> epochs, int bestEpoch, int[] bestPredictions) throws IOException {
 		this.observer.trained(this.network);
 		ModelArtifact.write(this.request.outputDir(), this.network, this.data.labels(), this.preprocessing);
+		ModelArtifact.writeProbeImages(this.request.outputDir(), probeImages());
 		long[][] confusion = confusion(bestPredictions);
 		return new TrainingResult(List.copyOf(epochs), bestEpoch, List.copyOf(this.data.labels()), perClass(confusion),
 				confusion, this.request.outputDir(), this.counts, this.cacheUsed);
+	}
+
+	/**
+	 * Per class, the validation images (the training images where nothing is held out)
+	 * that check a served model's bf16 against fp32.
+	 */
+	private List<List<Path>> probeImages() {
+		List<TrainingData.Sample> samples = this.data.validation().isEmpty() ? this.data.train()
+				: this.data.validation();
+		List<List<Path>> byClass = new ArrayList<>();
+		for (int c = 0; c < this.data.labels().size(); c++) {
+			byClass.add(new ArrayList<>());
+		}
+		for (TrainingData.Sample sample : samples) {
+			byClass.get(sample.label()).add(sample.image());
+		}
+		return byClass;
 	}
 
 	/**

@@ -117,7 +117,12 @@ public final class InferenceFixtures {
 		Files.createDirectories(to);
 		try (Stream<Path> files = Files.list(from)) {
 			for (Path f : files.toList()) {
-				Files.copy(f, to.resolve(f.getFileName()));
+				if (Files.isDirectory(f)) {
+					copyTree(f, to.resolve(f.getFileName().toString()));
+				}
+				else {
+					Files.copy(f, to.resolve(f.getFileName().toString()));
+				}
 			}
 		}
 	}

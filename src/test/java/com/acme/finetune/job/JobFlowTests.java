@@ -11,6 +11,7 @@ import java.sql.Timestamp;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -395,6 +396,26 @@ class JobFlowTests extends AbstractIntegrationTests {
 		assertThat(map(validation.get("split")).get("train")).isEqualTo(12);
 		assertThat((Double) validation.get("estimatedEpochSeconds")).isPositive();
 		assertThat(map(validation.get("spec")).get("timeoutMinutes")).isEqualTo(240);
+		assertThat(map(validation.get("spec")).get("precision")).isEqualTo("auto");
+		// these tests run with bf16 serving off (app.djl.bf16=false): fp32 either way,
+		// and training is fp32 whatever is asked
+		Map<String, Object> precision = map(validation.get("precision"));
+		assertThat(precision).containsEntry("requested", "auto")
+			.containsEntry("training", "fp32")
+			.containsEntry("serving", "fp32");
+		assertThat((String) precision.get("reason")).contains("training runs in fp32");
+		Map<String, Object> half = new HashMap<>(spec);
+		half.put("precision", "half");
+		this.client.post()
+			.uri("/api/v1/jobs:validate")
+			.contentType(MediaType.APPLICATION_JSON)
+			.body(half)
+			.exchange()
+			.expectStatus()
+			.isBadRequest()
+			.expectBody()
+			.jsonPath("$.errors[0].field")
+			.isEqualTo("precision");
 	}
 
 	@Test

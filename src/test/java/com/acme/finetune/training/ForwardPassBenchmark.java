@@ -25,11 +25,13 @@ import com.acme.finetune.training.nn.ResNet50Block;
  *   -Dbench.scope=test -Dexec.args="--batches 16,1 --layouts onednn,djl"
  * </pre> Layouts: {@code onednn} (the blocked layout, residual sums as this CPU gets
  * them), {@code onednn-plain-sum} (shortcuts stored plainly first, as on CPUs that report
- * no caches), {@code djl} (DJL's convolutions, NCHW or channels-last as {@link CpuLayout}
- * decides). Options: {@code --res 224}, {@code --batches 16,1}, {@code --images 128} (per
- * measurement; at least 3 passes), {@code --warmup 2}. One JSON line per layout and batch
- * size: best and median images/s over the passes, and the arithmetic rate the best pass
- * reached (ResNet-50: 4.09 G multiply-adds an image at 224 px, two FLOPs each).
+ * no caches), either with {@code -bf16} (the same in bfloat16, as models serve where the
+ * CPU has native bf16), {@code djl} (DJL's convolutions, NCHW or channels-last as
+ * {@link CpuLayout} decides). Options: {@code --res 224}, {@code --batches 16,1},
+ * {@code --images 128} (per measurement; at least 3 passes), {@code --warmup 2}. One JSON
+ * line per layout and batch size: best and median images/s over the passes, and the
+ * arithmetic rate the best pass reached (ResNet-50: 4.09 G multiply-adds an image at 224
+ * px, two FLOPs each).
  */
 public final class ForwardPassBenchmark {
 
@@ -53,11 +55,16 @@ public final class ForwardPassBenchmark {
 				block.initialize(manager, DataType.FLOAT32, new Shape(1, 3, res, res));
 				block.foldBatchNorm();
 				boolean blocked = switch (layout) {
-					case "onednn" -> block.useOneDnnLayout(manager);
-					case "onednn-plain-sum" -> block.useOneDnnLayout(manager, true);
+					case "onednn", "onednn-bf16" -> block.useOneDnnLayout(manager);
+					case "onednn-plain-sum", "onednn-plain-sum-bf16" -> block.useOneDnnLayout(manager, true);
 					case "djl" -> false;
 					default -> throw new IllegalArgumentException("unknown layout " + layout);
 				};
+				if (blocked && layout.endsWith("-bf16")) {
+					block.addBf16(manager);
+					block.useBf16(true);
+					block.dropUnusedPrecision();
+				}
 				if (!layout.equals("djl") && !blocked) {
 					throw new IllegalStateException("the blocked layout is not available here (see the log)");
 				}

@@ -108,6 +108,10 @@ public final class ModelArtifact implements AutoCloseable {
 	/** The model's {@link GradCam}, or why it has none; null until first asked. */
 	private Object gradCam;
 
+	/** What it serves in: float until {@link #choosePrecision} chose. */
+	private volatile ServingPrecision.Decision precision = new ServingPrecision.Decision(ServingPrecision.FP32,
+			"not chosen: fp32 until the model's precision is checked");
+
 	private ModelArtifact(Path dir, ArtifactMetadata metadata, ZooModel<BufferedImage, Classifications> model) {
 		this.dir = dir;
 		this.metadata = metadata;
@@ -173,6 +177,142 @@ public final class ModelArtifact implements AutoCloseable {
 			bytes += classifier.oneDnnBytes();
 		}
 		return bytes;
+	}
+
+	/** The precision the model serves in now, and why. */
+	public ServingPrecision.Decision precision() {
+		return this.precision;
+	}
+
+	/**
+	 * Chooses the precision this model serves in ({@link ServingPrecision}) and switches
+	 * to it. Call once, after loading and before serving: it runs the model's probe
+	 * images (up to {@value ServingPrecision#PROBE_IMAGES} of its validation images) in
+	 * float and in bfloat16 and keeps bfloat16 only when every top-1 label agrees.
+	 * @param requested {@code auto}, {@code fp32} or {@code bf16}
+	 * @param bf16Check null when bfloat16 was seen to run right in this process (see
+	 * {@link ServingPrecision#selfTest()}), else why not
+	 */
+	public ServingPrecision.Decision choosePrecision(String requested, String bf16Check) {
+		this.precision = decidePrecision(ServingPrecision.requested(requested), bf16Check);
+		return this.precision;
+	}
+
+	private ServingPrecision.Decision decidePrecision(String requested, String bf16Check) {
+		if (ServingPrecision.FP32.equals(requested)) {
+			return ServingPrecision.Decision.fp32("fp32 was requested");
+		}
+		if (ServingPrecision.AUTO.equals(requested) && !ServingPrecision.CPU_NATIVE_BF16) {
+			return ServingPrecision.Decision.fp32("this CPU has no native bf16 (avx512_bf16 or AMX)");
+		}
+		if (bf16Check != null) {
+			return ServingPrecision.Decision.fp32(bf16Check);
+		}
+		if (!(this.model.getBlock() instanceof Classifier classifier)
+				|| this.model.getNDManager().getDevice().isGpu()) {
+			return ServingPrecision.Decision.fp32("bf16 serving runs ResNet-50s on oneDNN, on CPUs only");
+		}
+		List<BufferedImage> probe = probeImages();
+		if (probe.isEmpty()) {
+			return ServingPrecision.Decision.fp32("no validation images are stored with the model to check bf16 "
+					+ "against fp32 (a model trained before bf16 serving)");
+		}
+		if (!classifier.addBf16(this.model.getNDManager())) {
+			return ServingPrecision.Decision
+				.fp32("bf16 serving runs ResNet-50s on oneDNN's blocked layout only; this network does not run on it");
+		}
+		try {
+			List<String> fp32 = topLabels(probe);
+			classifier.useBf16(true);
+			List<String> bf16 = topLabels(probe);
+			int changed = 0;
+			for (int i = 0; i < fp32.size(); i++) {
+				changed += fp32.get(i).equals(bf16.get(i)) ? 0 : 1;
+			}
+			if (changed > 0) {
+				classifier.useBf16(false);
+				return ServingPrecision.Decision
+					.fp32("bf16 changed the top-1 label of " + changed + " of " + probe.size() + " validation images");
+			}
+			return new ServingPrecision.Decision(ServingPrecision.BF16,
+					"the same top-1 label in bf16 as in fp32 on " + probe.size() + " validation images");
+		}
+		catch (TranslateException | RuntimeException ex) {
+			classifier.useBf16(false);
+			return ServingPrecision.Decision.fp32("bf16 failed: " + ex.getMessage());
+		}
+		finally {
+			classifier.dropUnusedPrecision();
+		}
+	}
+
+	private List<String> topLabels(List<BufferedImage> images) throws TranslateException {
+		List<String> labels = new ArrayList<>();
+		for (int i = 0; i < images.size(); i += 16) {
+			for (List<Prediction> top : predictBatch(images.subList(i, Math.min(images.size(), i + 16)), 1)) {
+				labels.add(top.get(0).label());
+			}
+		}
+		return labels;
+	}
+
+	/** The decodable images in {@value ServingPrecision#PROBE_DIR}, in name order. */
+	private List<BufferedImage> probeImages() {
+		Path folder = this.dir.resolve(ServingPrecision.PROBE_DIR);
+		if (!Files.isDirectory(folder)) {
+			return List.of();
+		}
+		List<BufferedImage> images = new ArrayList<>();
+		try (Stream<Path> files = Files.list(folder)) {
+			for (Path file : files.filter(Files::isRegularFile)
+				.sorted()
+				.limit(ServingPrecision.PROBE_IMAGES)
+				.toList()) {
+				try {
+					images.add(Preprocessing.read(file));
+				}
+				catch (IOException | RuntimeException ex) {
+					// skipped: the others still check
+				}
+			}
+		}
+		catch (IOException ex) {
+			return List.of();
+		}
+		return images;
+	}
+
+	/**
+	 * Copies up to {@value ServingPrecision#PROBE_IMAGES} of {@code images} (taken in
+	 * turn from each class, files up to 4 MB) into the artifact's
+	 * {@value ServingPrecision#PROBE_DIR} folder, for the bf16 check at load time.
+	 * @param imagesByClass per class, its validation images
+	 */
+	public static void writeProbeImages(Path dir, List<List<Path>> imagesByClass) throws IOException {
+		Path folder = dir.resolve(ServingPrecision.PROBE_DIR);
+		Files.createDirectories(folder);
+		int written = 0;
+		for (int round = 0; written < ServingPrecision.PROBE_IMAGES; round++) {
+			boolean any = false;
+			for (List<Path> images : imagesByClass) {
+				if (round >= images.size() || written >= ServingPrecision.PROBE_IMAGES) {
+					continue;
+				}
+				any = true;
+				Path image = images.get(round);
+				if (Files.size(image) > 4L * 1024 * 1024) {
+					continue;
+				}
+				String name = image.getFileName().toString();
+				String extension = name.contains(".")
+						? name.substring(name.lastIndexOf('.')).replaceAll("[^.A-Za-z0-9]", "") : "";
+				Files.copy(image, folder.resolve(String.format("%02d%s", written, extension)));
+				written++;
+			}
+			if (!any) {
+				break;
+			}
+		}
 	}
 
 	/**

@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Map;
 
 import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.djl.nn.core.Linear;
@@ -49,6 +50,35 @@ public interface Classifier extends Block {
 	 */
 	default long oneDnnBytes() {
 		return 0;
+	}
+
+	/**
+	 * For CPU serving on oneDNN's blocked layout: packs the network a second time in
+	 * bfloat16, for {@link #useBf16}. Returns false (and packs nothing) where the network
+	 * does not run on that layout.
+	 */
+	default boolean addBf16(NDManager manager) {
+		return false;
+	}
+
+	/**
+	 * Serves in bfloat16 (convolutions, pooling and residual sums; the head, softmax and
+	 * the features handed to it stay float) or in float from now on.
+	 * @throws IllegalStateException when that precision's weights are not packed
+	 */
+	default void useBf16(boolean on) {
+		if (on) {
+			throw new IllegalStateException("This network has no bfloat16 weights");
+		}
+	}
+
+	/** Whether the network serves in bfloat16 now. */
+	default boolean servesBf16() {
+		return false;
+	}
+
+	/** Frees the packed weights of the precision not in use. */
+	default void dropUnusedPrecision() {
 	}
 
 	/** Writes the model files of an artifact (see {@link ModelArtifact}). */

@@ -39,7 +39,17 @@ public final class OneDnnResNet50 {
 
 	private final PtSymbolBlock module;
 
-	private final PtNDArray[] packed;
+	/** The float weights; null once dropped for the bfloat16 ones. */
+	private PtNDArray[] packed;
+
+	/**
+	 * The same weights in bfloat16 (null until {@link #addBf16}); Java never reads them:
+	 * DJL 0.36 maps no bfloat16 type and aborts the process when asked for one.
+	 */
+	private PtNDArray[] packedBf16;
+
+	/** Which of the two {@link #features} runs on. */
+	private volatile boolean bf16;
 
 	private final boolean plainShortcut;
 
@@ -82,6 +92,17 @@ public final class OneDnnResNet50 {
 	 */
 	static OneDnnResNet50 packTorchvision(PtNDManager manager, Map<String, TorchScriptState.Tensor> state,
 			boolean plainShortcut) throws IOException {
+		try (NDManager scope = manager.newSubManager()) {
+			return pack(manager, torchvisionFolded(scope, state), plainShortcut);
+		}
+	}
+
+	/**
+	 * torchvision's ResNet-50 convolutions from a TorchScript file's state, each with its
+	 * BatchNorm (eps 1e-5) folded in, in {@code scope}.
+	 */
+	static List<PtNDArray> torchvisionFolded(NDManager scope, Map<String, TorchScriptState.Tensor> state)
+			throws IOException {
 		List<String[]> pairs = new ArrayList<>();
 		pairs.add(new String[] { "conv1", "bn1" });
 		int[] blocks = { 3, 4, 6, 3 };
@@ -96,30 +117,28 @@ public final class OneDnnResNet50 {
 				}
 			}
 		}
-		try (NDManager scope = manager.newSubManager()) {
-			List<PtNDArray> weightsAndBiases = new ArrayList<>();
-			for (String[] pair : pairs) {
-				TorchScriptState.Tensor weight = tensor(state, pair[0] + ".weight", 4, 0);
-				int filters = (int) weight.shape()[0];
-				float[] gamma = tensor(state, pair[1] + ".weight", 1, filters).values();
-				float[] beta = tensor(state, pair[1] + ".bias", 1, filters).values();
-				float[] mean = tensor(state, pair[1] + ".running_mean", 1, filters).values();
-				float[] variance = tensor(state, pair[1] + ".running_var", 1, filters).values();
-				float[] w = weight.values().clone();
-				float[] bias = new float[filters];
-				int perFilter = w.length / filters;
-				for (int o = 0; o < filters; o++) {
-					float scale = (float) (gamma[o] / Math.sqrt(variance[o] + 1e-5));
-					for (int i = o * perFilter; i < (o + 1) * perFilter; i++) {
-						w[i] *= scale;
-					}
-					bias[o] = beta[o] - mean[o] * scale;
+		List<PtNDArray> weightsAndBiases = new ArrayList<>();
+		for (String[] pair : pairs) {
+			TorchScriptState.Tensor weight = tensor(state, pair[0] + ".weight", 4, 0);
+			int filters = (int) weight.shape()[0];
+			float[] gamma = tensor(state, pair[1] + ".weight", 1, filters).values();
+			float[] beta = tensor(state, pair[1] + ".bias", 1, filters).values();
+			float[] mean = tensor(state, pair[1] + ".running_mean", 1, filters).values();
+			float[] variance = tensor(state, pair[1] + ".running_var", 1, filters).values();
+			float[] w = weight.values().clone();
+			float[] bias = new float[filters];
+			int perFilter = w.length / filters;
+			for (int o = 0; o < filters; o++) {
+				float scale = (float) (gamma[o] / Math.sqrt(variance[o] + 1e-5));
+				for (int i = o * perFilter; i < (o + 1) * perFilter; i++) {
+					w[i] *= scale;
 				}
-				weightsAndBiases.add((PtNDArray) scope.create(w, new Shape(weight.shape())));
-				weightsAndBiases.add((PtNDArray) scope.create(bias));
+				bias[o] = beta[o] - mean[o] * scale;
 			}
-			return pack(manager, weightsAndBiases, plainShortcut);
+			weightsAndBiases.add((PtNDArray) scope.create(w, new Shape(weight.shape())));
+			weightsAndBiases.add((PtNDArray) scope.create(bias));
 		}
+		return weightsAndBiases;
 	}
 
 	/** A tensor of {@code dims} dimensions, the first {@code length} when positive. */
@@ -132,13 +151,69 @@ public final class OneDnnResNet50 {
 		return t;
 	}
 
-	/** The packed weights' size in bytes. */
+	/** The packed weights' size in bytes (both copies while both are held). */
 	long bytes() {
+		return bytes(this.packed, 4) + bytes(this.packedBf16, 2);
+	}
+
+	private static long bytes(PtNDArray[] arrays, int bytesPerValue) {
 		long bytes = 0;
-		for (PtNDArray array : this.packed) {
-			bytes += array.getShape().size() * array.getDataType().getNumOfBytes();
+		if (arrays != null) {
+			for (PtNDArray array : arrays) {
+				bytes += array.getShape().size() * bytesPerValue;
+			}
 		}
 		return bytes;
+	}
+
+	/**
+	 * Packs the same network (the same folded convolutions as {@link #pack} got) a second
+	 * time, in bfloat16; {@link #useBf16} switches to it.
+	 */
+	void addBf16(PtNDManager manager, List<PtNDArray> weightsAndBiases) {
+		try (IValue list = IValue.listFrom(weightsAndBiases.toArray(new PtNDArray[0]));
+				IValue bf16 = IValue.from(true);
+				IValue packed = IValueUtils.runMethod(this.module, "pack_as", list, bf16)) {
+			PtNDArray[] arrays = packed.toTensorArray(manager);
+			if (this.packedBf16 != null) {
+				for (PtNDArray array : this.packedBf16) {
+					array.close();
+				}
+			}
+			this.packedBf16 = arrays;
+		}
+	}
+
+	/** Runs {@link #features} in bfloat16 (true) or float. */
+	void useBf16(boolean on) {
+		if ((on ? this.packedBf16 : this.packed) == null) {
+			throw new IllegalStateException("No " + (on ? "bfloat16" : "float") + " weights packed");
+		}
+		this.bf16 = on;
+	}
+
+	boolean bf16() {
+		return this.bf16;
+	}
+
+	/** Frees the weights of the precision not in use. */
+	void dropUnused() {
+		if (this.bf16 && this.packed != null) {
+			close(this.packed);
+			this.packed = null;
+		}
+		else if (!this.bf16 && this.packedBf16 != null) {
+			close(this.packedBf16);
+			this.packedBf16 = null;
+		}
+	}
+
+	private static void close(PtNDArray[] arrays) {
+		if (arrays != null) {
+			for (PtNDArray array : arrays) {
+				array.close();
+			}
+		}
 	}
 
 	/**
@@ -176,19 +251,23 @@ public final class OneDnnResNet50 {
 
 	/** Frees the module and the packed weights now, not with their manager. */
 	void close() {
-		for (PtNDArray array : this.packed) {
-			array.close();
-		}
+		close(this.packed);
+		close(this.packedBf16);
 		this.module.close();
 	}
 
-	/** The N×2048 pooled features of an NCHW float batch, in {@code x}'s manager. */
+	/**
+	 * The N×2048 pooled features of an NCHW float batch, in {@code x}'s manager; float in
+	 * and out also when the network runs in bfloat16.
+	 */
 	NDArray features(NDArray x) {
 		PtNDArray input = (PtNDArray) x;
+		boolean inBf16 = this.bf16;
 		try (IValue in = IValue.from(input);
-				IValue weights = IValue.listFrom(this.packed);
+				IValue weights = IValue.listFrom(inBf16 ? this.packedBf16 : this.packed);
 				IValue plain = IValue.from(this.plainShortcut);
-				IValue out = this.module.forward(in, weights, plain)) {
+				IValue bf16 = IValue.from(inBf16);
+				IValue out = IValueUtils.runMethod(this.module, "features", in, weights, plain, bf16)) {
 			return out.toTensor(input.getManager());
 		}
 	}

@@ -537,6 +537,40 @@ public final class ResNet50Block extends AbstractBlock implements Classifier {
 		return (this.oneDnn != null) ? this.oneDnn.bytes() : 0;
 	}
 
+	@Override
+	public boolean addBf16(NDManager manager) {
+		if (this.oneDnn == null) {
+			return false;
+		}
+		List<PtNDArray> weightsAndBiases = new ArrayList<>();
+		for (Block stage : this.stages) {
+			collectFolded(stage, weightsAndBiases);
+		}
+		this.oneDnn.addBf16((PtNDManager) manager, weightsAndBiases);
+		return true;
+	}
+
+	@Override
+	public void useBf16(boolean on) {
+		if (this.oneDnn == null) {
+			Classifier.super.useBf16(on);
+			return;
+		}
+		this.oneDnn.useBf16(on);
+	}
+
+	@Override
+	public boolean servesBf16() {
+		return this.oneDnn != null && this.oneDnn.bf16();
+	}
+
+	@Override
+	public void dropUnusedPrecision() {
+		if (this.oneDnn != null) {
+			this.oneDnn.dropUnused();
+		}
+	}
+
 	private boolean useOneDnn(NDList inputs) {
 		return this.oneDnn != null && !inputs.singletonOrThrow().getDevice().isGpu();
 	}

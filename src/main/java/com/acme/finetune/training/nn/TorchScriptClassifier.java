@@ -77,6 +77,9 @@ public final class TorchScriptClassifier extends AbstractBlock implements Classi
 
 	private OneDnnResNet50 oneDnn;
 
+	/** The backbone file {@link #oneDnn} was packed from. */
+	private Path oneDnnSource;
+
 	public TorchScriptClassifier(PtSymbolBlock backbone, Linear head, int featureDim, int numClasses,
 			boolean classifierRemoved) {
 		super(VERSION);
@@ -269,6 +272,7 @@ public final class TorchScriptClassifier extends AbstractBlock implements Classi
 			return false;
 		}
 		this.oneDnn = packed;
+		this.oneDnnSource = backboneFile;
 		return true;
 	}
 
@@ -280,6 +284,43 @@ public final class TorchScriptClassifier extends AbstractBlock implements Classi
 	@Override
 	public long oneDnnBytes() {
 		return (this.oneDnn != null) ? this.oneDnn.bytes() : 0;
+	}
+
+	@Override
+	public boolean addBf16(NDManager manager) {
+		if (this.oneDnn == null) {
+			return false;
+		}
+		try (NDManager scope = manager.newSubManager()) {
+			this.oneDnn.addBf16((PtNDManager) manager,
+					OneDnnResNet50.torchvisionFolded(scope, TorchScriptState.read(this.oneDnnSource)));
+			return true;
+		}
+		catch (IOException ex) {
+			log.warn("No bfloat16 copy of {}: {}", this.oneDnnSource.getFileName(), ex.toString());
+			return false;
+		}
+	}
+
+	@Override
+	public void useBf16(boolean on) {
+		if (this.oneDnn == null) {
+			Classifier.super.useBf16(on);
+			return;
+		}
+		this.oneDnn.useBf16(on);
+	}
+
+	@Override
+	public boolean servesBf16() {
+		return this.oneDnn != null && this.oneDnn.bf16();
+	}
+
+	@Override
+	public void dropUnusedPrecision() {
+		if (this.oneDnn != null) {
+			this.oneDnn.dropUnused();
+		}
 	}
 
 	private NDList embed(ParameterStore parameterStore, NDList inputs, boolean training) {
