@@ -5,7 +5,8 @@
 # Needs: wrk (apt-get install -y wrk), curl, python3 (JSON parsing), a built jar
 # (./mvnw -B -o package -DskipTests). Usage: bench/inference-benchmark.sh [seconds per run]
 # Optional: BATCHES="16 1" CLIENTS="1 4 16" RSS_ROUNDS=3 (0 skips the eviction run);
-# the environment is passed to the service (e.g. GLIBC_TUNABLES).
+# the environment is passed to the service (e.g. GLIBC_TUNABLES; APP_DJL_BF16=false serves
+# fp32 only, else models serve in bf16 where the CPU has it and their probe images agree).
 set -euo pipefail
 DURATION=${1:-15}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -71,7 +72,8 @@ echo "work=$WORK model=$MODEL jar=$(basename "$JAR")"
 
 for batch in ${BATCHES:-16 1}; do
   start_service "$batch" 3
-  curl -sf -F image=@"$WORK/bench.jpg" "$BASE/models/$MODEL/predictions" > /dev/null   # load + warm-up
+  # load + warm-up; says what the model serves in (APP_DJL_BF16=false in the environment: fp32)
+  echo "maxBatch=$batch precision=$(curl -sf -F image=@"$WORK/bench.jpg" "$BASE/models/$MODEL/predictions" | JSON "['precision']")"
   # warm-up: long enough for the JIT compilers to finish with the request path
   IMAGE="$WORK/bench.jpg" wrk -t2 -c16 -d10s --timeout 30s -s "$ROOT/bench/predict.lua" "$BASE/models/$MODEL/predictions" > /dev/null
   for clients in ${CLIENTS:-1 4 16}; do

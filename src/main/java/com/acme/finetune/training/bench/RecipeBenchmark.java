@@ -1,5 +1,6 @@
 package com.acme.finetune.training.bench;
 
+import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -9,11 +10,14 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.stream.Stream;
 
+import ai.djl.translate.TranslateException;
+
 import com.acme.finetune.training.BaseModel;
 import com.acme.finetune.training.EpochMetrics;
 import com.acme.finetune.training.FineTuner;
 import com.acme.finetune.training.FreezeSchedule;
 import com.acme.finetune.training.Hyperparameters;
+import com.acme.finetune.training.Preprocessing;
 import com.acme.finetune.training.StageLearningRates;
 import com.acme.finetune.training.Stage;
 import com.acme.finetune.training.TrainingData;
@@ -21,6 +25,8 @@ import com.acme.finetune.training.TrainingListener;
 import com.acme.finetune.training.TrainingRequest;
 import com.acme.finetune.training.TrainingRequest.BatchNormMode;
 import com.acme.finetune.training.TrainingResult;
+import com.acme.finetune.training.artifact.ModelArtifact;
+import com.acme.finetune.training.artifact.ServingPrecision;
 
 /**
  * Training recipes against each other on a real labelled image folder
@@ -31,6 +37,7 @@ import com.acme.finetune.training.TrainingResult;
  * <pre>
  * --data DIR --res 64 --epochs 4 --recipes plain,gradual,decay,warmup
  * --checkpoint-res 224 --checkpoint-batch 16 --checkpoint-images 160 (--recipes checkpoint)
+ * --bf16 true (each trained model served in fp32 and in bf16 on every validation image)
  * </pre>
  */
 public final class RecipeBenchmark {
@@ -79,7 +86,56 @@ public final class RecipeBenchmark {
 							+ "\"lastValAccuracy\":%.4f,\"lastTrainLoss\":%.4f,\"wallSeconds\":%.1f}%n",
 					recipe, res, epochs, result.bestEpoch(), best.valAccuracy(), last.valAccuracy(), last.trainLoss(),
 					seconds);
+			if (Boolean.parseBoolean(options.getOrDefault("bf16", "false"))) {
+				bf16Agreement(recipe, result.modelDir(), digits);
+			}
 		}
+	}
+
+	/**
+	 * The trained model served in fp32 and then in bf16 (as a loaded model chooses it:
+	 * only if its probe images agree) on every validation image: top-1 agreement and
+	 * accuracy of each.
+	 */
+	private static void bf16Agreement(String recipe, Path modelDir, TrainingData data) throws IOException {
+		List<BufferedImage> images = new ArrayList<>();
+		for (TrainingData.Sample sample : data.validation()) {
+			images.add(Preprocessing.read(sample.image()));
+		}
+		try (ModelArtifact artifact = ModelArtifact.load(modelDir, "cpu")) {
+			List<String> fp32 = topLabels(artifact, images);
+			ServingPrecision.Decision decision = artifact.choosePrecision(ServingPrecision.BF16, null);
+			List<String> bf16 = topLabels(artifact, images);
+			int agree = 0;
+			int fp32Right = 0;
+			int bf16Right = 0;
+			for (int i = 0; i < images.size(); i++) {
+				String truth = data.labels().get(data.validation().get(i).label());
+				agree += fp32.get(i).equals(bf16.get(i)) ? 1 : 0;
+				fp32Right += fp32.get(i).equals(truth) ? 1 : 0;
+				bf16Right += bf16.get(i).equals(truth) ? 1 : 0;
+			}
+			System.out.printf(Locale.ROOT,
+					"{\"measure\":\"bf16-serving\",\"recipe\":\"%s\",\"images\":%d,\"served\":\"%s\",\"top1Agreement\":%.4f,"
+							+ "\"fp32Accuracy\":%.4f,\"bf16Accuracy\":%.4f,\"reason\":\"%s\"}%n",
+					recipe, images.size(), decision.precision(), (double) agree / images.size(),
+					(double) fp32Right / images.size(), (double) bf16Right / images.size(), decision.reason());
+		}
+		catch (TranslateException ex) {
+			throw new IOException(ex);
+		}
+	}
+
+	private static List<String> topLabels(ModelArtifact artifact, List<BufferedImage> images)
+			throws TranslateException {
+		List<String> labels = new ArrayList<>();
+		for (int i = 0; i < images.size(); i += 32) {
+			for (List<ModelArtifact.Prediction> top : artifact
+				.predictBatch(images.subList(i, Math.min(images.size(), i + 32)), 1)) {
+				labels.add(top.get(0).label());
+			}
+		}
+		return labels;
 	}
 
 	/** One full fine-tuning epoch per repetition, with a checkpoint after each. */
