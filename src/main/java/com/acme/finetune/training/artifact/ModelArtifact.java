@@ -8,7 +8,11 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import java.util.Properties;
 import java.util.jar.JarEntry;
 import java.util.jar.JarOutputStream;
@@ -222,20 +226,42 @@ public final class ModelArtifact implements AutoCloseable {
 				.fp32("bf16 serving runs ResNet-50s on oneDNN's blocked layout only; this network does not run on it");
 		}
 		try {
-			List<String> fp32 = topLabels(probe);
+			List<Map<String, Double>> fp32 = probabilities(probe);
 			classifier.useBf16(true);
-			List<String> bf16 = topLabels(probe);
+			List<Map<String, Double>> bf16 = probabilities(probe);
 			int changed = 0;
+			double rounding = 0;
 			for (int i = 0; i < fp32.size(); i++) {
-				changed += fp32.get(i).equals(bf16.get(i)) ? 0 : 1;
+				changed += top(fp32.get(i)).equals(top(bf16.get(i))) ? 0 : 1;
+				for (Map.Entry<String, Double> e : fp32.get(i).entrySet()) {
+					rounding = Math.max(rounding, Math.abs(e.getValue() - bf16.get(i).getOrDefault(e.getKey(), 0.0)));
+				}
 			}
 			if (changed > 0) {
 				classifier.useBf16(false);
 				return ServingPrecision.Decision
 					.fp32("bf16 changed the top-1 label of " + changed + " of " + probe.size() + " validation images");
 			}
+			// agreeing on the probe is not enough where labels are near-ties: an image
+			// whose runner-up is within twice the largest change bf16 made to any
+			// probability could flip (an undertrained model flipped 1-2 % of its other
+			// validation images while its probe agreed)
+			int close = 0;
+			for (Map<String, Double> p : fp32) {
+				close += (margin(p) < 2 * rounding) ? 1 : 0;
+			}
+			if (close > 0) {
+				classifier.useBf16(false);
+				return ServingPrecision.Decision.fp32(String.format(Locale.ROOT,
+						"%d of %d validation images have a runner-up label within twice bf16's largest change of a "
+								+ "probability (%.4f): bf16 could change such top-1 labels",
+						close, probe.size(), rounding));
+			}
 			return new ServingPrecision.Decision(ServingPrecision.BF16,
-					"the same top-1 label in bf16 as in fp32 on " + probe.size() + " validation images");
+					String.format(Locale.ROOT,
+							"the same top-1 label in bf16 as in fp32 on %d validation images, each with its runner-up "
+									+ "more than twice bf16's largest change of a probability (%.4f) behind",
+							probe.size(), rounding));
 		}
 		catch (TranslateException | RuntimeException ex) {
 			classifier.useBf16(false);
@@ -246,14 +272,28 @@ public final class ModelArtifact implements AutoCloseable {
 		}
 	}
 
-	private List<String> topLabels(List<BufferedImage> images) throws TranslateException {
-		List<String> labels = new ArrayList<>();
+	/** Every label's probability, per image. */
+	private List<Map<String, Double>> probabilities(List<BufferedImage> images) throws TranslateException {
+		List<Map<String, Double>> result = new ArrayList<>();
 		for (int i = 0; i < images.size(); i += 16) {
-			for (List<Prediction> top : predictBatch(images.subList(i, Math.min(images.size(), i + 16)), 1)) {
-				labels.add(top.get(0).label());
+			for (List<Prediction> all : predictBatch(images.subList(i, Math.min(images.size(), i + 16)),
+					labels().size())) {
+				Map<String, Double> byLabel = new LinkedHashMap<>();
+				all.forEach((p) -> byLabel.put(p.label(), p.probability()));
+				result.add(byLabel);
 			}
 		}
-		return labels;
+		return result;
+	}
+
+	private static String top(Map<String, Double> probabilities) {
+		return probabilities.entrySet().stream().max(Map.Entry.comparingByValue()).orElseThrow().getKey();
+	}
+
+	/** The top probability minus the runner-up's (1 with a single label). */
+	private static double margin(Map<String, Double> probabilities) {
+		List<Double> sorted = probabilities.values().stream().sorted(Comparator.reverseOrder()).toList();
+		return (sorted.size() < 2) ? 1 : sorted.get(0) - sorted.get(1);
 	}
 
 	/** The decodable images in {@value ServingPrecision#PROBE_DIR}, in name order. */
