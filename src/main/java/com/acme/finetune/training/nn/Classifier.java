@@ -45,11 +45,20 @@ public interface Classifier extends Block {
 	Map<String, List<Parameter>> learnableParameters();
 
 	/**
+	 * The network that serves this classifier's convolutions on oneDNN's blocked layout
+	 * on CPUs ({@link OneDnnResNet50}), or null where there is none.
+	 */
+	default OneDnnResNet50 oneDnnNetwork() {
+		return null;
+	}
+
+	/**
 	 * Bytes of weights held a second time for serving on oneDNN's blocked layout
 	 * ({@link OneDnnResNet50}), 0 when not.
 	 */
 	default long oneDnnBytes() {
-		return 0;
+		OneDnnResNet50 network = oneDnnNetwork();
+		return (network != null) ? network.bytes() : 0;
 	}
 
 	/**
@@ -67,18 +76,27 @@ public interface Classifier extends Block {
 	 * @throws IllegalStateException when that precision's weights are not packed
 	 */
 	default void useBf16(boolean on) {
-		if (on) {
+		OneDnnResNet50 network = oneDnnNetwork();
+		if (network != null) {
+			network.useBf16(on);
+		}
+		else if (on) {
 			throw new IllegalStateException("This network has no bfloat16 weights");
 		}
 	}
 
 	/** Whether the network serves in bfloat16 now. */
 	default boolean servesBf16() {
-		return false;
+		OneDnnResNet50 network = oneDnnNetwork();
+		return network != null && network.bf16();
 	}
 
 	/** Frees the packed weights of the precision not in use. */
 	default void dropUnusedPrecision() {
+		OneDnnResNet50 network = oneDnnNetwork();
+		if (network != null) {
+			network.dropUnused();
+		}
 	}
 
 	/** Writes the model files of an artifact (see {@link ModelArtifact}). */

@@ -533,8 +533,8 @@ public final class ResNet50Block extends AbstractBlock implements Classifier {
 	}
 
 	@Override
-	public long oneDnnBytes() {
-		return (this.oneDnn != null) ? this.oneDnn.bytes() : 0;
+	public OneDnnResNet50 oneDnnNetwork() {
+		return this.oneDnn;
 	}
 
 	@Override
@@ -548,27 +548,6 @@ public final class ResNet50Block extends AbstractBlock implements Classifier {
 		}
 		this.oneDnn.addBf16((PtNDManager) manager, weightsAndBiases);
 		return true;
-	}
-
-	@Override
-	public void useBf16(boolean on) {
-		if (this.oneDnn == null) {
-			Classifier.super.useBf16(on);
-			return;
-		}
-		this.oneDnn.useBf16(on);
-	}
-
-	@Override
-	public boolean servesBf16() {
-		return this.oneDnn != null && this.oneDnn.bf16();
-	}
-
-	@Override
-	public void dropUnusedPrecision() {
-		if (this.oneDnn != null) {
-			this.oneDnn.dropUnused();
-		}
 	}
 
 	private boolean useOneDnn(NDList inputs) {

@@ -282,8 +282,8 @@ public final class TorchScriptClassifier extends AbstractBlock implements Classi
 	}
 
 	@Override
-	public long oneDnnBytes() {
-		return (this.oneDnn != null) ? this.oneDnn.bytes() : 0;
+	public OneDnnResNet50 oneDnnNetwork() {
+		return this.oneDnn;
 	}
 
 	@Override
@@ -299,27 +299,6 @@ public final class TorchScriptClassifier extends AbstractBlock implements Classi
 		catch (IOException ex) {
 			log.warn("No bfloat16 copy of {}: {}", this.oneDnnSource.getFileName(), ex.toString());
 			return false;
-		}
-	}
-
-	@Override
-	public void useBf16(boolean on) {
-		if (this.oneDnn == null) {
-			Classifier.super.useBf16(on);
-			return;
-		}
-		this.oneDnn.useBf16(on);
-	}
-
-	@Override
-	public boolean servesBf16() {
-		return this.oneDnn != null && this.oneDnn.bf16();
-	}
-
-	@Override
-	public void dropUnusedPrecision() {
-		if (this.oneDnn != null) {
-			this.oneDnn.dropUnused();
 		}
 	}
 
