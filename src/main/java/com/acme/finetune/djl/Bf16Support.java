@@ -20,11 +20,13 @@ import com.acme.finetune.training.artifact.ServingPrecision;
 import org.springframework.stereotype.Component;
 
 /**
- * Whether this process can serve models in bfloat16: the CPU's native bf16 flags, and a
- * check run once, on first need, in a child process ({@link Bf16CheckMain}): a random
- * ResNet-50 on oneDNN's blocked layout must compute in bfloat16 what it computes in
- * float. oneDNN picks its kernels by CPU; one that faults (as its channels-last kernels
- * did on CPUs that report no cache sizes) then kills the child, and models serve in fp32.
+ * Whether this process can serve models and train in bfloat16: the CPU's native bf16
+ * flags, and a check run once, on first need, in a child process ({@link Bf16CheckMain}):
+ * a random ResNet-50 on oneDNN's blocked layout must compute in bfloat16 what it computes
+ * in float, and one training step in bf16 mixed precision must give the logits and
+ * gradients fp32 gives. oneDNN picks its kernels by CPU; one that faults (as its
+ * channels-last kernels did on CPUs that report no cache sizes) then kills the child, and
+ * models serve and train in fp32.
  */
 @Component
 public class Bf16Support {
@@ -38,6 +40,8 @@ public class Bf16Support {
 	private final boolean enabled;
 
 	private volatile String result;
+
+	private volatile String trainingResult;
 
 	private volatile boolean checked;
 
@@ -65,23 +69,52 @@ public class Bf16Support {
 	}
 
 	/**
-	 * Null when bfloat16 runs right in this process, else why not; the first call runs
-	 * the check (seconds: a JVM and the engine start), later ones return its result.
+	 * Null when bfloat16 serving runs right in this process, else why not; the first call
+	 * runs the check (seconds: a JVM and the engine start), later ones return its result.
 	 */
 	public String check() {
+		return results()[0];
+	}
+
+	/**
+	 * Null when bf16 mixed-precision training runs right in this process, else why not.
+	 */
+	public String trainingCheck() {
+		return results()[1];
+	}
+
+	/**
+	 * The training precision a job that asked for {@code requested} is given:
+	 * {@code fp32} when this service runs fp32 only or bf16 training failed its check,
+	 * else the request ({@code auto} or {@code bf16}, decided for the network and device
+	 * when the run starts).
+	 */
+	public String trainingPrecision(String requested) {
+		String precision = effective(requested);
+		if (ServingPrecision.FP32.equals(precision) || trainingCheck() != null) {
+			return ServingPrecision.FP32;
+		}
+		return precision;
+	}
+
+	private String[] results() {
 		if (!this.checked) {
 			synchronized (this) {
 				if (!this.checked) {
-					this.result = runCheck();
+					String[] results = runCheck();
+					this.result = results[0];
+					this.trainingResult = results[1];
 					this.checked = true;
 					log.info("bf16 serving: {}", (this.result == null) ? "available" : this.result);
+					log.info("bf16 training: {}", (this.trainingResult == null) ? "available" : this.trainingResult);
 				}
 			}
 		}
-		return this.result;
+		return new String[] { this.result, this.trainingResult };
 	}
 
-	private String runCheck() {
+	/** The serving and the training answer, each null when bf16 works. */
+	private String[] runCheck() {
 		this.runtime.engine();
 		Path workDir = null;
 		try {
@@ -92,32 +125,44 @@ public class Bf16Support {
 				.start();
 			if (!process.waitFor(TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
 				ChildJvm.kill(process);
-				return "the bf16 check did not finish within " + TIMEOUT_SECONDS + " s";
+				return both("the bf16 check did not finish within " + TIMEOUT_SECONDS + " s");
 			}
 			String output = Files.readString(outputFile, StandardCharsets.UTF_8);
-			for (String line : output.split("\n")) {
-				if (line.startsWith(Bf16CheckMain.OK)) {
-					return null;
-				}
-				if (line.startsWith(Bf16CheckMain.REFUSED)) {
-					return line.substring(Bf16CheckMain.REFUSED.length()).trim();
-				}
-			}
 			String tail = output.strip();
 			tail = tail.substring(Math.max(0, tail.length() - 300));
-			return "the bf16 check's process ended with exit code " + process.exitValue() + " and no answer"
+			String noAnswer = "the bf16 check's process ended with exit code " + process.exitValue() + " and no answer"
 					+ (tail.isEmpty() ? "" : ": " + tail);
+			String[] results = both(noAnswer);
+			for (String line : output.split("\n")) {
+				if (line.startsWith(Bf16CheckMain.OK)) {
+					results[0] = null;
+				}
+				else if (line.startsWith(Bf16CheckMain.REFUSED)) {
+					results[0] = line.substring(Bf16CheckMain.REFUSED.length()).trim();
+				}
+				else if (line.startsWith(Bf16CheckMain.TRAINING_OK)) {
+					results[1] = null;
+				}
+				else if (line.startsWith(Bf16CheckMain.TRAINING_REFUSED)) {
+					results[1] = line.substring(Bf16CheckMain.TRAINING_REFUSED.length()).trim();
+				}
+			}
+			return results;
 		}
 		catch (IOException ex) {
-			return "the bf16 check could not run: " + ex.getMessage();
+			return both("the bf16 check could not run: " + ex.getMessage());
 		}
 		catch (InterruptedException ex) {
 			Thread.currentThread().interrupt();
-			return "the bf16 check was interrupted";
+			return both("the bf16 check was interrupted");
 		}
 		finally {
 			deleteQuietly(workDir);
 		}
+	}
+
+	private static String[] both(String reason) {
+		return new String[] { reason, reason };
 	}
 
 	private static void deleteQuietly(Path dir) {
@@ -138,6 +183,8 @@ public class Bf16Support {
 		info.put("enabled", this.enabled);
 		info.put("cpuNativeBf16", cpuNative());
 		info.put("bf16Check", !this.checked ? "not run yet" : (this.result == null) ? "passed" : this.result);
+		info.put("bf16TrainingCheck",
+				!this.checked ? "not run yet" : (this.trainingResult == null) ? "passed" : this.trainingResult);
 		return info;
 	}
 

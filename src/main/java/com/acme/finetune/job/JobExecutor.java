@@ -280,6 +280,7 @@ class JobExecutor implements JobWork {
 		Map<String, Object> finalMetrics = new LinkedHashMap<>();
 		finalMetrics.put("perClass", result.perClass());
 		finalMetrics.put("confusionMatrix", confusion);
+		finalMetrics.put("trainingPrecision", result.precision());
 		double valAccuracy = result.epochs()
 			.stream()
 			.filter((e) -> e.epoch() == result.bestEpoch())

@@ -11,6 +11,7 @@ import java.util.function.BooleanSupplier;
 
 import com.acme.finetune.backbone.BackboneCatalog;
 import com.acme.finetune.dataset.DatasetService;
+import com.acme.finetune.djl.Bf16Support;
 import com.acme.finetune.job.TrainingProcessProtocol.Message;
 import com.acme.finetune.storage.ArtifactStore;
 import com.acme.finetune.tracing.Traces;
@@ -71,10 +72,13 @@ class JobRunner {
 
 	private final Traces traces;
 
+	private final Bf16Support bf16;
+
 	JobRunner(DatasetService datasets, BackboneCatalog baseModels, ArtifactStore store, JobRepository jobs,
 			JobEpochRepository epochs, JobEvents events, JobProperties properties, JobMetrics metrics,
-			JobCheckpoints checkpoints, ObjectProvider<EpochGate> gate, Traces traces) {
+			JobCheckpoints checkpoints, ObjectProvider<EpochGate> gate, Traces traces, Bf16Support bf16) {
 		this.gate = gate;
+		this.bf16 = bf16;
 		this.traces = traces;
 		this.datasets = datasets;
 		this.baseModels = baseModels;
@@ -128,7 +132,8 @@ class JobRunner {
 			TrainingRequest training = JobSpecs
 				.trainingRequest(spec, this.baseModels.resolve(spec.baseModel()), workDir.resolve("model"),
 						this.store.root().resolve("cache"))
-				.withCheckpointDir(checkpoints);
+				.withCheckpointDir(checkpoints)
+				.withPrecision(this.bf16.trainingPrecision(spec.precision()));
 			// a retried attempt continues after its checkpoint: the epochs after it are
 			// trained (and recorded) again, those before it never
 			int resumeAfter = this.checkpoints.completedEpochs(job.id);

@@ -33,11 +33,15 @@ record JobSpecDocument(
 						+ "patience must be 0) and the last epoch's weights are the model (what a sweep's refit "
 						+ "runs)") String trainOn,
 		@Schema(allowableValues = { "auto", "fp32", "bf16" }, defaultValue = "auto",
-				description = "The precision the model serves in. auto: bfloat16 where the CPU has native bf16 "
-						+ "(avx512_bf16 or AMX) and the network is a ResNet-50, once a probe batch of the model's "
-						+ "own validation images gives the same top-1 in bf16 as in fp32; fp32 otherwise. bf16: "
-						+ "the same, also without native bf16. Training runs in fp32 on this engine whatever "
-						+ "is chosen (jobs:validate shows what it resolves to).") String precision){
+				description = "The precision the job trains in and its model serves in. auto: bfloat16 where "
+						+ "the CPU has native bf16 (avx512_bf16 or AMX), fp32 otherwise; bf16: also without "
+						+ "native bf16. Training: bf16 mixed precision (convolutions and activations in bf16; "
+						+ "BatchNorm statistics, head, loss, optimizer and weights in fp32) for resnet50-scratch "
+						+ "and models fine-tuned from it on CPUs that report their cache sizes; TorchScript "
+						+ "backbones and GPUs train in fp32. Serving: bf16 for ResNet-50s once a probe batch of "
+						+ "the model's own validation images gives the same top-1 in bf16 as in fp32 with clear "
+						+ "margins. jobs:validate shows what it resolves to; the job's finalMetrics."
+						+ "trainingPrecision what the run trained in.") String precision){
 
 	@Schema(name = "JobSpecFreeze", description = "Which stages are frozen")
 	record Freeze(@Schema(allowableValues = {

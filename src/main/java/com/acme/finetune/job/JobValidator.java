@@ -18,6 +18,7 @@ import com.acme.finetune.training.RecipePlan;
 import com.acme.finetune.training.Stage;
 import com.acme.finetune.training.StageLearningRates;
 import com.acme.finetune.training.TrainingData;
+import com.acme.finetune.training.TrainingPrecision;
 import com.acme.finetune.training.artifact.ServingPrecision;
 import com.acme.finetune.web.ApiException;
 import com.acme.finetune.web.ProblemType;
@@ -73,8 +74,9 @@ public class JobValidator {
 	}
 
 	/**
-	 * What {@code precision} resolves to: training runs in fp32 on this engine; serving
-	 * is decided again when the model is loaded (its probe images must agree).
+	 * What {@code precision} resolves to: training in bf16 mixed precision for the Java
+	 * ResNet-50 on CPUs that have and pass bf16 ({@link TrainingPrecision}), else fp32;
+	 * serving is decided again when the model is loaded (its probe images must agree).
 	 */
 	@Schema(name = "JobPrecision")
 	record Precision(String requested, String training, String serving, String reason) {
@@ -144,26 +146,25 @@ public class JobValidator {
 
 	private Precision precision(JobSpec spec, String network) {
 		String requested = spec.precision();
-		if (!this.bf16.enabled()) {
-			requested = ServingPrecision.FP32;
+		boolean gpu = !"cpu".equals(spec.device()) && this.djl.engine().getGpuCount() > 0;
+		TrainingPrecision.Decision training = TrainingPrecision.decide(this.bf16.trainingPrecision(requested), network,
+				gpu);
+		String trained = "trains in " + training.precision() + " (" + training.reason() + ")";
+		if (!this.bf16.enabled() || ServingPrecision.FP32.equals(ServingPrecision.requested(requested))) {
+			return new Precision(requested, training.precision(), ServingPrecision.FP32, trained
+					+ "; serves in fp32 (requested, or this service trains and serves fp32 only: app.djl.bf16)");
 		}
-		String training = "training runs in fp32 whatever is requested: this engine (DJL 0.36) has no bfloat16 "
-				+ "tensors, so mixed-precision training is not built";
-		if (ServingPrecision.FP32.equals(requested)) {
-			return new Precision(spec.precision(), ServingPrecision.FP32, ServingPrecision.FP32, training
-					+ "; the model serves in fp32 (requested, or this service serves fp32 only: app.djl.bf16)");
-		}
-		if (ServingPrecision.AUTO.equals(requested) && !this.bf16.cpuNative()) {
-			return new Precision(requested, ServingPrecision.FP32, ServingPrecision.FP32,
-					training + "; this CPU has no native bf16 (avx512_bf16 or AMX), so auto serves in fp32 here");
+		if (ServingPrecision.AUTO.equals(ServingPrecision.requested(requested)) && !this.bf16.cpuNative()) {
+			return new Precision(requested, training.precision(), ServingPrecision.FP32,
+					trained + "; this CPU has no native bf16 (avx512_bf16 or AMX), so auto serves in fp32 here");
 		}
 		String check = this.bf16.check();
 		if (check != null) {
-			return new Precision(requested, ServingPrecision.FP32, ServingPrecision.FP32,
-					training + "; bf16 serving is not available in this process: " + check);
+			return new Precision(requested, training.precision(), ServingPrecision.FP32,
+					trained + "; bf16 serving is not available in this process: " + check);
 		}
-		return new Precision(requested, ServingPrecision.FP32, ServingPrecision.BF16,
-				training + "; the model serves in bf16 when it is loaded if it is a ResNet-50 (" + network
+		return new Precision(requested, training.precision(), ServingPrecision.BF16,
+				trained + "; serves in bf16 when it is loaded if it is a ResNet-50 (" + network
 						+ " here; uploaded backbones only when they are torchvision's ResNet-50) on a CPU and "
 						+ "its validation images get the same top-1 labels in bf16 as in fp32, else in fp32");
 	}

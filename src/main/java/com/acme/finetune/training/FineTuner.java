@@ -265,6 +265,9 @@ public final class FineTuner {
 					request.batchNorm(), request.freezeUpTo()));
 			model.setBlock(network);
 			network.initialize(model.getNDManager(), DataType.FLOAT32, new Shape(1, 3, hp.imageSize(), hp.imageSize()));
+			TrainingPrecision.Decision precision = TrainingPrecision.apply(request.precision(), network, device);
+			log.info("Training precision {} (requested {}): {}", precision.precision(), request.precision(),
+					precision.reason());
 			if (loaded.newHead()) {
 				initHead(network.head(), network.featureDim(), hp.seed());
 			}

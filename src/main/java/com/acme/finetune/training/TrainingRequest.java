@@ -2,6 +2,8 @@ package com.acme.finetune.training;
 
 import java.nio.file.Path;
 
+import com.acme.finetune.training.artifact.ServingPrecision;
+
 /**
  * One fine-tuning run.
  *
@@ -18,12 +20,15 @@ import java.nio.file.Path;
  * whole run, else its first phase must freeze {@code freezeUpTo}
  * @param checkpointDir where a checkpoint is written after every epoch and read back to
  * resume an interrupted run; {@code null} = no checkpoints
+ * @param precision {@code auto}, {@code fp32} or {@code bf16}
+ * ({@link TrainingPrecision}); {@code null} = {@code fp32}
  */
 public record TrainingRequest(BaseModel base, Stage freezeUpTo, BatchNormMode batchNorm,
 		Hyperparameters hyperparameters, String device, Path outputDir, Path cacheDir, FreezeSchedule freezeSchedule,
-		Path checkpointDir) {
+		Path checkpointDir, String precision) {
 
 	public TrainingRequest {
+		precision = (precision == null) ? ServingPrecision.FP32 : ServingPrecision.requested(precision);
 		if (freezeSchedule == null) {
 			freezeSchedule = FreezeSchedule.constant(freezeUpTo);
 		}
@@ -33,15 +38,27 @@ public record TrainingRequest(BaseModel base, Stage freezeUpTo, BatchNormMode ba
 		}
 	}
 
-	/** One freeze bound for the whole run, no checkpoints. */
+	/** In fp32. */
+	public TrainingRequest(BaseModel base, Stage freezeUpTo, BatchNormMode batchNorm, Hyperparameters hyperparameters,
+			String device, Path outputDir, Path cacheDir, FreezeSchedule freezeSchedule, Path checkpointDir) {
+		this(base, freezeUpTo, batchNorm, hyperparameters, device, outputDir, cacheDir, freezeSchedule, checkpointDir,
+				null);
+	}
+
+	/** One freeze bound for the whole run, no checkpoints, fp32. */
 	public TrainingRequest(BaseModel base, Stage freezeUpTo, BatchNormMode batchNorm, Hyperparameters hyperparameters,
 			String device, Path outputDir, Path cacheDir) {
-		this(base, freezeUpTo, batchNorm, hyperparameters, device, outputDir, cacheDir, null, null);
+		this(base, freezeUpTo, batchNorm, hyperparameters, device, outputDir, cacheDir, null, null, null);
 	}
 
 	public TrainingRequest withCheckpointDir(Path dir) {
 		return new TrainingRequest(this.base, this.freezeUpTo, this.batchNorm, this.hyperparameters, this.device,
-				this.outputDir, this.cacheDir, this.freezeSchedule, dir);
+				this.outputDir, this.cacheDir, this.freezeSchedule, dir, this.precision);
+	}
+
+	public TrainingRequest withPrecision(String value) {
+		return new TrainingRequest(this.base, this.freezeUpTo, this.batchNorm, this.hyperparameters, this.device,
+				this.outputDir, this.cacheDir, this.freezeSchedule, this.checkpointDir, value);
 	}
 
 	/**

@@ -16,10 +16,12 @@ import java.util.Map;
  * @param modelDir the directory holding the model artifact (see {@code ModelArtifact})
  * @param parameters learnable parameter counts as torchvision counts them
  * @param embeddingCacheUsed whether the head was trained on cached backbone features
+ * @param precision what the backbone trained in: {@code fp32} or {@code bf16} mixed
+ * precision ({@link TrainingPrecision})
  */
 public record TrainingResult(List<EpochMetrics> epochs, int bestEpoch, List<String> labels,
 		Map<String, ClassMetrics> perClass, long[][] confusionMatrix, Path modelDir, ParameterCounts parameters,
-		boolean embeddingCacheUsed) {
+		boolean embeddingCacheUsed, String precision) {
 
 	public record ClassMetrics(double precision, double recall, double f1, long support) {
 	}

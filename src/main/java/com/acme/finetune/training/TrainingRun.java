@@ -41,6 +41,7 @@ import com.acme.finetune.training.Hyperparameters.ClassWeights;
 import com.acme.finetune.training.Hyperparameters.EarlyStoppingMetric;
 import com.acme.finetune.training.TrainingResult.ClassMetrics;
 import com.acme.finetune.training.artifact.ModelArtifact;
+import com.acme.finetune.training.artifact.ServingPrecision;
 import com.acme.finetune.training.nn.Classifier;
 import com.acme.finetune.training.nn.ResNet50Block;
 import com.acme.finetune.training.nn.TorchScriptClassifier;
@@ -324,7 +325,8 @@ final class TrainingRun {
 		ModelArtifact.writeProbeImages(this.request.outputDir(), probeImages());
 		long[][] confusion = confusion(bestPredictions);
 		return new TrainingResult(List.copyOf(epochs), bestEpoch, List.copyOf(this.data.labels()), perClass(confusion),
-				confusion, this.request.outputDir(), this.counts, this.cacheUsed);
+				confusion, this.request.outputDir(), this.counts, this.cacheUsed,
+				this.network.trainsInBf16() ? ServingPrecision.BF16 : ServingPrecision.FP32);
 	}
 
 	/**

@@ -50,14 +50,17 @@ import com.acme.finetune.training.TrainingResult;
  * Options: {@code --data DIR} (default: generate 10 classes × 32 JPEGs like
  * make_synthetic_imagefolder.py), {@code --res 224}, {@code --batch 16},
  * {@code --warmup 2}, {@code --iters 8}, {@code --epochs 10},
- * {@code --modes none,layer3,layer4,seed}, {@code --profile PREFIX} (writes
- * {@code PREFIX-<mode>.json}, PyTorch's operator trace of the timed steps, for
- * chrome://tracing or Perfetto).
+ * {@code --modes none,layer3,layer4,seed}, {@code --precision fp32|bf16|auto},
+ * {@code --profile PREFIX} (writes {@code PREFIX-<mode>.json}, PyTorch's operator trace
+ * of the timed steps, for chrome://tracing or Perfetto).
  */
 public final class TrainingBenchmark {
 
 	private TrainingBenchmark() {
 	}
+
+	/** {@code --precision}: fp32 (default), bf16 or auto. */
+	private static String precision = "fp32";
 
 	public static void main(String[] args) throws Exception {
 		if (System.getProperty("ai.djl.offline") == null) {
@@ -70,6 +73,7 @@ public final class TrainingBenchmark {
 		int iters = Integer.parseInt(options.getOrDefault("iters", "8"));
 		int epochs = Integer.parseInt(options.getOrDefault("epochs", "10"));
 		List<String> modes = List.of(options.getOrDefault("modes", "none,layer3,layer4,seed").split(","));
+		precision = options.getOrDefault("precision", "fp32");
 		Path profile = options.containsKey("profile") ? Path.of(options.get("profile")).toAbsolutePath() : null;
 		Path work = Files.createTempDirectory("finetune-bench");
 		Path dataDir = options.containsKey("data") ? Path.of(options.get("data")) : generate(work.resolve("data"));
@@ -121,9 +125,9 @@ public final class TrainingBenchmark {
 		double median = (timed.length % 2 == 1) ? timed[timed.length / 2]
 				: (timed[timed.length / 2 - 1] + timed[timed.length / 2]) / 2;
 		System.out.printf(Locale.ROOT,
-				"{\"mode\":\"train-step\",\"freeze\":\"%s\",\"res\":%d,\"batch\":%d,\"n\":%d,\"img_per_s\":%.2f,"
+				"{\"mode\":\"train-step\",\"precision\":\"%s\",\"freeze\":\"%s\",\"res\":%d,\"batch\":%d,\"n\":%d,\"img_per_s\":%.2f,"
 						+ "\"min\":%.2f,\"max\":%.2f,\"wall_s\":%.1f,\"foreign_cores\":%.2f}%n",
-				upTo.id(), res, batch, timed.length, median, timed[0], timed[timed.length - 1],
+				precision, upTo.id(), res, batch, timed.length, median, timed[0], timed[timed.length - 1],
 				(System.nanoTime() - start) / 1e9, foreignCores(cpu, start));
 	}
 
@@ -180,7 +184,8 @@ public final class TrainingBenchmark {
 		Hyperparameters hp = new Hyperparameters(epochs, batch, 0.001, Optimizer.SGD, 0.9, 0.0, LrSchedule.CONSTANT,
 				res, Augmentation.NONE, 0.0, ClassWeights.NONE, 0, new EarlyStopping(0, EarlyStoppingMetric.VAL_LOSS));
 		return new TrainingRequest(new BaseModel(BaseModel.Kind.SCRATCH, "resnet50-scratch", null), upTo,
-				BatchNormMode.TRAIN, hp, "auto", out, cache);
+				BatchNormMode.TRAIN, hp, "auto", out, cache)
+			.withPrecision(precision);
 	}
 
 	/** Every image as training data (the reference harness has no validation split). */

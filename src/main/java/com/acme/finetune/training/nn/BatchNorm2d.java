@@ -3,6 +3,7 @@ package com.acme.finetune.training.nn;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
+import java.util.List;
 
 import ai.djl.MalformedModelException;
 import ai.djl.ndarray.NDArray;
@@ -116,6 +117,18 @@ public final class BatchNorm2d extends AbstractBlock {
 	 */
 	void momentum(Double momentum) {
 		this.momentum = (momentum != null) ? momentum : MOMENTUM;
+	}
+
+	double momentum() {
+		return this.momentum;
+	}
+
+	/**
+	 * Gamma, beta, running mean and running variance, the order {@link Bf16Stages}
+	 * passes.
+	 */
+	List<Parameter> parametersInOrder() {
+		return List.of(this.gamma, this.beta, this.runningMean, this.runningVar);
 	}
 
 	/**

@@ -99,6 +99,20 @@ public interface Classifier extends Block {
 		}
 	}
 
+	/**
+	 * Trains (and evaluates during training) in bf16 mixed precision on CPUs from now on,
+	 * or in fp32. Returns whether the network can: only the Java ResNet-50 can
+	 * ({@link Bf16Stages}); others stay fp32 and return false.
+	 */
+	default boolean trainInBf16(boolean on) {
+		return !on;
+	}
+
+	/** Whether the network trains in bf16 mixed precision now ({@link #trainInBf16}). */
+	default boolean trainsInBf16() {
+		return false;
+	}
+
 	/** Writes the model files of an artifact (see {@link ModelArtifact}). */
 	void save(Path dir) throws IOException;
 

@@ -88,6 +88,9 @@ public final class ResNet50Block extends AbstractBlock implements Classifier {
 
 	private OneDnnResNet50 oneDnn;
 
+	/** The stages in bf16 mixed precision while training on a CPU, or null for fp32. */
+	private Bf16Stages bf16;
+
 	private ResNet50Block(List<Block> stages, Linear head, int numClasses) {
 		super(VERSION);
 		for (int i = 0; i < stages.size(); i++) {
@@ -380,15 +383,33 @@ public final class ResNet50Block extends AbstractBlock implements Classifier {
 			return this.head.forward(parameterStore, new NDList(this.oneDnn.features(inputs.singletonOrThrow())), false,
 					params);
 		}
-		NDList x = channelsLast(inputs, this.channelsLast);
+		boolean inBf16 = this.bf16 != null && !inputs.singletonOrThrow().getDevice().isGpu();
+		NDList x = inBf16 ? inputs : channelsLast(inputs, this.channelsLast);
 		for (int i = 0; i < this.stages.size(); i++) {
 			boolean frozen = Stage.values()[i + 1].isFrozenBy(this.frozenUpTo);
 			boolean stageTraining = training && this.batchNormTrain && !frozen;
-			// frozen stages form a prefix: nothing before them needs gradients either
-			x = (!training || frozen) ? forwardScoped(this.stages.get(i), parameterStore, x, false, params)
-					: this.stages.get(i).forward(parameterStore, x, stageTraining, params);
+			if (inBf16) {
+				x = new NDList(this.bf16.forward(i, x.singletonOrThrow(), parameterStore, training && !frozen,
+						stageTraining, this.channelsLast));
+			}
+			else {
+				// frozen stages form a prefix: nothing before them needs gradients either
+				x = (!training || frozen) ? forwardScoped(this.stages.get(i), parameterStore, x, false, params)
+						: this.stages.get(i).forward(parameterStore, x, stageTraining, params);
+			}
 		}
 		return this.head.forward(parameterStore, pool(x), training, params);
+	}
+
+	@Override
+	public boolean trainInBf16(boolean on) {
+		this.bf16 = on ? new Bf16Stages(this.stages) : null;
+		return true;
+	}
+
+	@Override
+	public boolean trainsInBf16() {
+		return this.bf16 != null;
 	}
 
 	/**
