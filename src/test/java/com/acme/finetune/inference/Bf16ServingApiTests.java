@@ -1,6 +1,7 @@
 package com.acme.finetune.inference;
 
 import java.io.IOException;
+import java.time.Duration;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -11,7 +12,10 @@ import java.util.UUID;
 import com.acme.finetune.AbstractIntegrationTests;
 import com.acme.finetune.inference.PredictionClient.Reply;
 import com.acme.finetune.model.ModelCatalog;
+import com.acme.finetune.support.TestApi;
+import com.acme.finetune.support.TestImages;
 import com.acme.finetune.training.artifact.ServingPrecision;
+import com.acme.finetune.training.nn.CpuLayout;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -20,14 +24,17 @@ import tools.jackson.databind.ObjectMapper;
 
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.http.MediaType;
 import org.springframework.test.context.TestPropertySource;
 import org.springframework.test.web.servlet.client.RestTestClient;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
- * bf16 serving on (as in production): the service checks bf16 once in a child process,
- * the model checks it against fp32 on its validation images, and predictions and
+ * bf16 on (as in production): the service checks bf16 once in a child process, a job with
+ * the default precision trains in bf16 where the CPU allows, the model checks bf16
+ * serving against fp32 on its validation images, and predictions and
  * {@code /actuator/info} say what it serves in.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -53,6 +60,64 @@ class Bf16ServingApiTests extends AbstractIntegrationTests {
 		if (this.work != null) {
 			com.acme.finetune.storage.ArtifactStore.deleteRecursively(this.work);
 		}
+	}
+
+	@Test
+	void aJobWithTheDefaultPrecisionTrainsInBf16WhereTheCpuHasIt() {
+		String datasetId = TestApi.uploadDataset(this.client, TestImages.redBlueDataset(8, 40), "0.25");
+		Map<String, Object> spec = Map.of("datasetId", datasetId, "baseModel", "resnet50-scratch", "freeze",
+				Map.of("upTo", "none"), "hyperparameters",
+				Map.of("epochs", 1, "batchSize", 4, "imageSize", 32, "learningRate", 0.001, "seed", 7), "device",
+				"cpu");
+		String expected = (ServingPrecision.CPU_NATIVE_BF16 && CpuLayout.CACHES_REPORTED) ? ServingPrecision.BF16
+				: ServingPrecision.FP32;
+		Map<String, Object> validation = post("/api/v1/jobs:validate", spec, 200);
+		assertThat(map(validation.get("precision"))).containsEntry("training", expected);
+
+		String jobId = (String) post("/api/v1/jobs", spec, 202).get("id");
+		await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(300)).until(() -> {
+			Object status = get("/api/v1/jobs/" + jobId).get("status");
+			assertThat(status).isNotIn("FAILED", "CANCELLED");
+			return "SUCCEEDED".equals(status);
+		});
+		Map<String, Object> metrics = get("/api/v1/jobs/" + jobId + "/metrics");
+		assertThat(map(metrics.get("final"))).containsEntry("trainingPrecision", expected);
+		assertThat(list(metrics.get("epochs"))).singleElement()
+			.satisfies((e) -> assertThat((Double) e.get("trainLoss")).isFinite());
+	}
+
+	private Map<String, Object> post(String path, Map<String, Object> body, int status) {
+		return this.client.post()
+			.uri(path)
+			.contentType(MediaType.APPLICATION_JSON)
+			.body(body)
+			.exchange()
+			.expectStatus()
+			.isEqualTo(status)
+			.expectBody(TestApi.JSON_OBJECT)
+			.returnResult()
+			.getResponseBody();
+	}
+
+	private Map<String, Object> get(String path) {
+		return this.client.get()
+			.uri(path)
+			.exchange()
+			.expectStatus()
+			.isOk()
+			.expectBody(TestApi.JSON_OBJECT)
+			.returnResult()
+			.getResponseBody();
+	}
+
+	@SuppressWarnings("unchecked")
+	private static Map<String, Object> map(Object value) {
+		return (Map<String, Object>) value;
+	}
+
+	@SuppressWarnings("unchecked")
+	private static List<Map<String, Object>> list(Object value) {
+		return (List<Map<String, Object>>) value;
 	}
 
 	@Test
@@ -85,6 +150,9 @@ class Bf16ServingApiTests extends AbstractIntegrationTests {
 			.containsEntry("cpuNativeBf16", ServingPrecision.CPU_NATIVE_BF16);
 		if (ServingPrecision.CPU_NATIVE_BF16) {
 			assertThat(bf16).containsEntry("bf16Check", "passed");
+		}
+		if (ServingPrecision.CPU_NATIVE_BF16 && CpuLayout.CACHES_REPORTED) {
+			assertThat(bf16).containsEntry("bf16TrainingCheck", "passed");
 		}
 		@SuppressWarnings("unchecked")
 		List<Map<String, Object>> loaded = (List<Map<String, Object>>) ((Map<String, Object>) body.get("serving"))

@@ -92,6 +92,7 @@ class JobFlowTests extends AbstractIntegrationTests {
 		Map<String, Object> finalMetrics = map(metrics.get("final"));
 		assertThat(map(finalMetrics.get("perClass"))).containsOnlyKeys("blue", "red");
 		assertThat(map(finalMetrics.get("confusionMatrix")).get("labels")).isEqualTo(List.of("blue", "red"));
+		assertThat(finalMetrics.get("trainingPrecision")).as("app.djl.bf16=false in tests").isEqualTo("fp32");
 
 		Map<String, Object> model = get("/api/v1/models/" + done.get("modelId"));
 		assertThat(model.get("jobId")).isEqualTo(jobId);
@@ -397,13 +398,12 @@ class JobFlowTests extends AbstractIntegrationTests {
 		assertThat((Double) validation.get("estimatedEpochSeconds")).isPositive();
 		assertThat(map(validation.get("spec")).get("timeoutMinutes")).isEqualTo(240);
 		assertThat(map(validation.get("spec")).get("precision")).isEqualTo("auto");
-		// these tests run with bf16 serving off (app.djl.bf16=false): fp32 either way,
-		// and training is fp32 whatever is asked
+		// these tests run with bf16 off (app.djl.bf16=false): fp32 either way
 		Map<String, Object> precision = map(validation.get("precision"));
 		assertThat(precision).containsEntry("requested", "auto")
 			.containsEntry("training", "fp32")
 			.containsEntry("serving", "fp32");
-		assertThat((String) precision.get("reason")).contains("training runs in fp32");
+		assertThat((String) precision.get("reason")).contains("trains in fp32");
 		Map<String, Object> half = new HashMap<>(spec);
 		half.put("precision", "half");
 		this.client.post()

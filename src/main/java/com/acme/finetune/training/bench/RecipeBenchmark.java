@@ -38,6 +38,7 @@ import com.acme.finetune.training.artifact.ServingPrecision;
  * --data DIR --res 64 --epochs 4 --recipes plain,gradual,decay,warmup
  * --checkpoint-res 224 --checkpoint-batch 16 --checkpoint-images 160 (--recipes checkpoint)
  * --bf16 true (each trained model served in fp32 and in bf16 on every validation image)
+ * --precision fp32|bf16|auto (what the runs train in; fp32 by default)
  * </pre>
  */
 public final class RecipeBenchmark {
@@ -75,17 +76,18 @@ public final class RecipeBenchmark {
 			}
 			TrainingRequest request = new TrainingRequest(
 					new BaseModel(BaseModel.Kind.SCRATCH, "resnet50-scratch", null), upTo, BatchNormMode.AUTO, hp,
-					"auto", work.resolve(recipe), work.resolve("cache"), schedule, null);
+					"auto", work.resolve(recipe), work.resolve("cache"), schedule, null)
+				.withPrecision(options.getOrDefault("precision", "fp32"));
 			long start = System.nanoTime();
 			TrainingResult result = new FineTuner().train(request, digits, TrainingListener.NONE);
 			double seconds = (System.nanoTime() - start) / 1e9;
 			EpochMetrics best = result.epochs().get(result.bestEpoch() - 1);
 			EpochMetrics last = result.epochs().get(result.epochs().size() - 1);
 			System.out.printf(Locale.ROOT,
-					"{\"recipe\":\"%s\",\"res\":%d,\"epochs\":%d,\"bestEpoch\":%d,\"bestValAccuracy\":%.4f,"
+					"{\"recipe\":\"%s\",\"precision\":\"%s\",\"res\":%d,\"epochs\":%d,\"bestEpoch\":%d,\"bestValAccuracy\":%.4f,"
 							+ "\"lastValAccuracy\":%.4f,\"lastTrainLoss\":%.4f,\"wallSeconds\":%.1f}%n",
-					recipe, res, epochs, result.bestEpoch(), best.valAccuracy(), last.valAccuracy(), last.trainLoss(),
-					seconds);
+					recipe, result.precision(), res, epochs, result.bestEpoch(), best.valAccuracy(), last.valAccuracy(),
+					last.trainLoss(), seconds);
 			if (Boolean.parseBoolean(options.getOrDefault("bf16", "false"))) {
 				bf16Agreement(recipe, result.modelDir(), digits);
 			}
