@@ -139,8 +139,10 @@ class BatchPredictionWork implements QueuedWork {
 		long start = System.nanoTime();
 		int done = 0;
 		int failed = 0;
+		String precision;
 		try (BulkInference.Session session = this.inference.open(row.modelId());
 				Writer out = Files.newBufferedWriter(partial, StandardCharsets.UTF_8)) {
+			precision = session.precision().precision();
 			List<String> labels = session.labels();
 			int k = Math.min(row.topK(), labels.size());
 			long lastProgress = System.currentTimeMillis();
@@ -194,9 +196,11 @@ class BatchPredictionWork implements QueuedWork {
 		end.put("images", done);
 		end.put("failed", failed);
 		end.put("imagesPerSecond", rate);
+		end.put("precision", precision);
 		this.store.append(row.id(), BatchPredictionStore.STATUS, end);
 		this.store.append(row.id(), BatchPredictionStore.DONE, end);
-		log.info("Batch prediction {}: {} image(s), {} failed, {} images/s", row.id(), done, failed, rate);
+		log.info("Batch prediction {}: {} image(s), {} failed, {} images/s in {}", row.id(), done, failed, rate,
+				precision);
 		return true;
 	}
 

@@ -46,12 +46,17 @@ final class EvaluationMetrics {
 	record Mistake(String file, @JsonProperty("true") String actual, String predicted, double probability) {
 	}
 
+	/**
+	 * @param precision what the model classified in ({@code fp32} or {@code bf16}: the
+	 * precision it serves in online)
+	 */
 	record Result(int images, int topK, double accuracy, double topKAccuracy, double macroF1,
 			Map<String, PerClass> perClass, ConfusionMatrix confusionMatrix, Calibration calibration,
-			List<Mistake> mistakes, List<Failed> failed) {
+			List<Mistake> mistakes, List<Failed> failed, String precision) {
 	}
 
-	static Result compute(List<String> labels, List<Scored> scored, List<Failed> failed, int bins, int maxMistakes) {
+	static Result compute(List<String> labels, List<Scored> scored, List<Failed> failed, int bins, int maxMistakes,
+			String modelPrecision) {
 		int n = labels.size();
 		int k = Math.min(5, n);
 		long[][] matrix = new long[n][n];
@@ -124,7 +129,8 @@ final class EvaluationMetrics {
 		return new Result(total, k, (total > 0) ? (double) correct / total : 0, (total > 0) ? (double) topK / total : 0,
 				(present > 0) ? f1Sum / present : 0, perClass, new ConfusionMatrix(labels, matrix),
 				new Calibration(ece, reliability),
-				List.copyOf(mistakes.subList(0, Math.min(maxMistakes, mistakes.size()))), List.copyOf(failed));
+				List.copyOf(mistakes.subList(0, Math.min(maxMistakes, mistakes.size()))), List.copyOf(failed),
+				modelPrecision);
 	}
 
 	static int argmax(double[] p) {

@@ -184,7 +184,7 @@ class EvaluationWork implements QueuedWork {
 				}
 			}
 			EvaluationMetrics.Result result = EvaluationMetrics.compute(labels, scored, failed,
-					this.properties.calibrationBins(), this.properties.maxMistakes());
+					this.properties.calibrationBins(), this.properties.maxMistakes(), session.precision().precision());
 			Map<String, String> thumbnails = new LinkedHashMap<>();
 			for (EvaluationMetrics.Mistake mistake : result.mistakes()) {
 				String uri = thumbnail(files.get(mistake.file()), this.properties.thumbnailSize());

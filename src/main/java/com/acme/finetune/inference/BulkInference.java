@@ -15,6 +15,7 @@ import ai.djl.translate.TranslateException;
 import com.acme.finetune.djl.DjlRuntime;
 import com.acme.finetune.model.ModelCatalog;
 import com.acme.finetune.training.artifact.ModelArtifact;
+import com.acme.finetune.training.artifact.ServingPrecision;
 
 import org.springframework.stereotype.Component;
 
@@ -23,8 +24,9 @@ import org.springframework.stereotype.Component;
  * same decoding ({@link ImageDecoder}, with the serving pixel limit) and the same
  * preprocessing and softmax (the artifact's translator) as {@code POST
  * /models/{id}/predictions}, but in large batches on a model loaded for the run alone, so
- * that bulk work neither waits in nor slows the online batching queue. A file that cannot
- * be decoded gets an error of its own; the others go on.
+ * that bulk work neither waits in nor slows the online batching queue; in the precision
+ * the model serves in online ({@link PrecisionChooser}). A file that cannot be decoded
+ * gets an error of its own; the others go on.
  */
 @Component
 public class BulkInference {
@@ -37,8 +39,12 @@ public class BulkInference {
 
 	private final ImageDecoder decoder;
 
-	BulkInference(ModelCatalog catalog, DjlRuntime runtime, InferenceProperties properties) {
+	private final PrecisionChooser precisions;
+
+	BulkInference(ModelCatalog catalog, DjlRuntime runtime, InferenceProperties properties,
+			PrecisionChooser precisions) {
 		this.catalog = catalog;
+		this.precisions = precisions;
 		this.runtime = runtime;
 		this.properties = properties;
 		this.decoder = new ImageDecoder(properties.maxImagePixels());
@@ -51,7 +57,14 @@ public class BulkInference {
 	public Session open(UUID modelId) throws IOException {
 		Path dir = this.catalog.acceptedArtifactDir(modelId);
 		this.runtime.engine();
-		return new Session(ModelArtifact.load(dir, this.properties.device()));
+		ModelArtifact artifact = ModelArtifact.load(dir, this.properties.device());
+		try {
+			return new Session(artifact, this.precisions.choose(modelId, artifact));
+		}
+		catch (RuntimeException | Error ex) {
+			artifact.close();
+			throw ex;
+		}
 	}
 
 	/** One image to classify: a name to report and the file holding it. */
@@ -77,9 +90,20 @@ public class BulkInference {
 
 		private final Predictor<BufferedImage, Classifications> predictor;
 
-		private Session(ModelArtifact artifact) {
+		private final ServingPrecision.Decision precision;
+
+		private Session(ModelArtifact artifact, ServingPrecision.Decision precision) {
 			this.artifact = artifact;
+			this.precision = precision;
 			this.predictor = artifact.newPredictor();
+		}
+
+		/**
+		 * What the model classifies in for this run ({@code fp32} or {@code bf16}), and
+		 * why.
+		 */
+		public ServingPrecision.Decision precision() {
+			return this.precision;
 		}
 
 		public List<String> labels() {

@@ -20,7 +20,6 @@ import java.util.concurrent.Executors;
 
 import ai.djl.inference.Predictor;
 import ai.djl.modality.Classifications;
-import com.acme.finetune.djl.Bf16Support;
 import com.acme.finetune.djl.DjlRuntime;
 import com.acme.finetune.model.ModelCatalog;
 import com.acme.finetune.model.ModelDeleted;
@@ -52,7 +51,7 @@ class ModelRegistry implements DisposableBean {
 
 	private final DjlRuntime runtime;
 
-	private final Bf16Support bf16;
+	private final PrecisionChooser precisions;
 
 	private final InferenceProperties properties;
 
@@ -75,11 +74,11 @@ class ModelRegistry implements DisposableBean {
 	/** Access-ordered: the first entry is the least recently used. Guarded by itself. */
 	private final LinkedHashMap<UUID, Slot> slots = new LinkedHashMap<>(16, 0.75f, true);
 
-	ModelRegistry(ModelCatalog catalog, DjlRuntime runtime, Bf16Support bf16, InferenceProperties properties,
+	ModelRegistry(ModelCatalog catalog, DjlRuntime runtime, PrecisionChooser precisions, InferenceProperties properties,
 			InferenceMetrics metrics) {
 		this.catalog = catalog;
 		this.runtime = runtime;
-		this.bf16 = bf16;
+		this.precisions = precisions;
 		this.properties = properties;
 		this.metrics = metrics;
 		metrics.gauges(() -> loaded().size(), () -> loaded().stream().mapToLong(LoadedModel::bytes).sum(),
@@ -136,7 +135,7 @@ class ModelRegistry implements DisposableBean {
 			ModelArtifact artifact = ModelArtifact.load(dir, this.properties.device());
 			LoadedModel model;
 			try {
-				ServingPrecision.Decision precision = choosePrecision(id, artifact);
+				ServingPrecision.Decision precision = this.precisions.choose(id, artifact);
 				if (this.properties.warmUp()) {
 					warmUp(artifact);
 				}
@@ -169,27 +168,6 @@ class ModelRegistry implements DisposableBean {
 		catch (RuntimeException | Error ex) {
 			fail(id, slot, refusal(id, ex));
 		}
-	}
-
-	/**
-	 * The precision the model serves in: what its job asked for ({@code precision},
-	 * default auto) unless this service serves fp32 only ({@code app.djl.bf16}); bf16
-	 * only where this process passed the bf16 check and the model's own validation images
-	 * agree.
-	 */
-	private ServingPrecision.Decision choosePrecision(UUID id, ModelArtifact artifact) {
-		// models registered before jobs had a spec, or before precision existed: auto
-		Map<String, Object> spec = this.catalog.get(id).spec();
-		Object asked = (spec != null) ? spec.get("precision") : null;
-		String requested = this.bf16.effective((asked != null) ? asked.toString() : null);
-		String check = null;
-		if (!ServingPrecision.FP32.equals(requested)
-				&& (ServingPrecision.BF16.equals(requested) || this.bf16.cpuNative())) {
-			check = this.bf16.check();
-		}
-		ServingPrecision.Decision decision = artifact.choosePrecision(requested, check);
-		log.info("Model {} serves in {} (requested {}): {}", id, decision.precision(), requested, decision.reason());
-		return decision;
 	}
 
 	/** A TorchScript file refused while loading is the model's fault: 422, not 500. */

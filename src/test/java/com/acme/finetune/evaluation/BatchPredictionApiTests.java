@@ -145,7 +145,7 @@ class BatchPredictionApiTests extends AbstractIntegrationTests {
 			.expectBody(String.class)
 			.returnResult()
 			.getResponseBody();
-		assertThat(events).contains("event:status", "event:done", "\"SUCCEEDED\"");
+		assertThat(events).contains("event:status", "event:done", "\"SUCCEEDED\"", "\"precision\":\"fp32\"");
 	}
 
 	@Test

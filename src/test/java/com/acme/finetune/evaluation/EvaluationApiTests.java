@@ -94,6 +94,8 @@ class EvaluationApiTests extends AbstractIntegrationTests {
 		Map<String, Object> done = await((String) created.get("id"));
 		assertThat(done.get("status")).as("%s", done).isEqualTo("SUCCEEDED");
 		Map<String, Object> result = map(done.get("result"));
+		// the precision the model serves in (tests run with app.djl.bf16=false)
+		assertThat(result.get("precision")).isEqualTo("fp32");
 
 		// what the serving endpoint says about each image
 		List<String> labels = InferenceFixtures.COLOURS;

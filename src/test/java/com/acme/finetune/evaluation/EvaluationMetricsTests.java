@@ -29,7 +29,7 @@ class EvaluationMetricsTests {
 				// right, confidence 0.62 (bin 6)
 				scored("4", 1, 0.10, 0.62, 0.10, 0.10, 0.05, 0.03));
 		EvaluationMetrics.Result r = EvaluationMetrics.compute(LABELS, scored,
-				List.of(new EvaluationMetrics.Failed("5", "corrupt")), 10, 1);
+				List.of(new EvaluationMetrics.Failed("5", "corrupt")), 10, 1, "fp32");
 		assertThat(r.images()).isEqualTo(4);
 		assertThat(r.accuracy()).isEqualTo(0.5);
 		assertThat(r.topK()).isEqualTo(5);

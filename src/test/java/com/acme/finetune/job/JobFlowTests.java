@@ -54,7 +54,7 @@ class JobFlowTests extends AbstractIntegrationTests {
 	JdbcClient jdbc;
 
 	@Autowired
-	JobQueue queue;
+	JobScheduler scheduler;
 
 	@Autowired
 	org.springframework.transaction.support.TransactionTemplate transaction;
@@ -437,11 +437,11 @@ class JobFlowTests extends AbstractIntegrationTests {
 	void aStoppingWorkerHandsItsJobBackToTheQueue() {
 		String jobId = (String) submit(spec(8, "layer3"), null).get("id");
 		awaitProgress(jobId);
-		this.queue.stop();
+		this.scheduler.stop();
 		Map<String, Object> handedBack = get("/api/v1/jobs/" + jobId);
 		assertThat(handedBack.get("status")).isEqualTo("QUEUED");
 		assertThat(trainingProcess()).isEmpty();
-		this.queue.start();
+		this.scheduler.start();
 		Map<String, Object> job = awaitStatus(jobId, "SUCCEEDED");
 		assertThat(job.get("attempts")).isEqualTo(2);
 	}

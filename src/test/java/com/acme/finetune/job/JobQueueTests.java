@@ -58,13 +58,13 @@ class JobQueueTests {
 			}
 
 		};
-		JobQueue first = queue("node-a", work);
-		JobQueue second = queue("node-b", work);
+		JobScheduler first = scheduler("node-a", work);
+		JobScheduler second = scheduler("node-b", work);
 		List<UUID> jobs = IntStream.range(0, 60).mapToObj((i) -> UUID.randomUUID()).toList();
 		try {
 			first.start();
 			second.start();
-			jobs.forEach(first::enqueue);
+			jobs.forEach(first.queue()::enqueue);
 			await().atMost(Duration.ofSeconds(60)).until(() -> runs.size() == jobs.size());
 			sleep(1500);
 		}
@@ -93,26 +93,27 @@ class JobQueueTests {
 			}
 
 		};
-		JobQueue queue = queue("node-c", work);
+		JobScheduler scheduler = scheduler("node-c", work);
 		UUID job = UUID.randomUUID();
 		try {
-			queue.start();
-			queue.enqueue(job);
+			scheduler.start();
+			scheduler.queue().enqueue(job);
 			await().atMost(Duration.ofSeconds(30)).until(() -> runs.containsKey(job) && runs.get(job).get() == 3);
 			sleep(1000);
 		}
 		finally {
-			queue.stop();
+			scheduler.stop();
 		}
 		assertThat(runs.get(job)).hasValue(3);
 	}
 
-	private JobQueue queue(String node, JobWork work) {
+	private JobScheduler scheduler(String node, JobWork work) {
 		JobProperties p = this.properties;
 		JobProperties nodeProperties = new JobProperties(2, p.maxAttempts(), Duration.ofMillis(100),
 				p.heartbeatInterval(), p.missedHeartbeats(), Duration.ofSeconds(5), Duration.ZERO, node,
 				p.childJvmOptions(), p.callbackSecret(), p.callbackMaxRetries(), p.checkpointRetention());
-		return new JobQueue(this.dataSource, nodeProperties, new AppRoles(List.of("worker")), () -> work, () -> null);
+		return new JobScheduler(new JobQueue(this.dataSource, nodeProperties), new AppRoles(List.of("worker")), work,
+				null, List.of());
 	}
 
 	private static void sleep(long millis) {

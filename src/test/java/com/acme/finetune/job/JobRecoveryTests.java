@@ -98,6 +98,8 @@ class JobRecoveryTests {
 
 	private JobQueue queue;
 
+	private JobScheduler scheduler;
+
 	private final Set<String> leaselessRunning = ConcurrentHashMap.newKeySet();
 
 	private final AtomicBoolean watching = new AtomicBoolean();
@@ -105,8 +107,8 @@ class JobRecoveryTests {
 	@AfterEach
 	void stop() {
 		this.watching.set(false);
-		if (this.queue != null) {
-			this.queue.stop();
+		if (this.scheduler != null) {
+			this.scheduler.stop();
 		}
 	}
 
@@ -155,8 +157,7 @@ class JobRecoveryTests {
 	@Test
 	void theSweepSparesJobsThatChangedRecently() {
 		// a queue that is not started: the sweep is called directly
-		this.queue = new JobQueue(this.dataSource, this.properties, new AppRoles(List.of("api")), () -> null,
-				() -> null);
+		this.queue = new JobQueue(this.dataSource, this.properties);
 		UUID fresh = insertJob(JobStatus.RUNNING, 1, Instant.now());
 		UUID stale = insertJob(JobStatus.RUNNING, 1, Instant.now().minus(Duration.ofHours(1)));
 		try {
@@ -173,15 +174,14 @@ class JobRecoveryTests {
 	}
 
 	private void startWorker(JobRepository repository) {
-		JobExecutor[] executor = new JobExecutor[1];
 		JobProperties p = this.properties;
 		JobProperties node = new JobProperties(1, p.maxAttempts(), Duration.ofMillis(100), p.heartbeatInterval(),
 				p.missedHeartbeats(), Duration.ofSeconds(5), Duration.ZERO, "recovery-node", p.childJvmOptions(),
 				p.callbackSecret(), p.callbackMaxRetries(), p.checkpointRetention());
-		this.queue = new JobQueue(this.dataSource, node, new AppRoles(List.of("worker")), () -> executor[0],
-				() -> null);
-		executor[0] = executor(repository);
-		this.queue.start();
+		this.queue = new JobQueue(this.dataSource, node);
+		this.scheduler = new JobScheduler(this.queue, new AppRoles(List.of("worker")), executor(repository), null,
+				List.of());
+		this.scheduler.start();
 	}
 
 	private JobExecutor executor(JobRepository repository) {

@@ -13,6 +13,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import com.acme.finetune.training.Hyperparameters.Optimizer;
 import com.acme.finetune.training.TrainingRequest.BatchNormMode;
+import com.acme.finetune.training.nn.CpuLayout;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -33,15 +34,18 @@ class DefaultRecipeMatrixTests {
 	static List<BaseModel> bases = new ArrayList<>();
 
 	/**
-	 * Combinations that fail today, left out so the rest stays checked: both traced
-	 * TorchScript fixtures trained from their stem (BatchNorm fixed by the trace) turn
-	 * NaN within 3 steps in some runs and not in others, with the same seed (also with
-	 * the graph executor's optimisation off for the evaluations too, and before these
-	 * recipes). A model fine-tuned from scratch head-only and continued with stem..layer4
-	 * trainable (validation losses of 9-200 on running statistics that trailed the
-	 * weights) passes since BatchNorm statistics are re-estimated after each epoch.
+	 * Combinations that fail on CPUs that report no cache sizes, left out there so the
+	 * rest stays checked: both traced TorchScript fixtures trained from their stem
+	 * (BatchNorm fixed by the trace) turned NaN within 3 steps in some runs and not in
+	 * others, with the same seed, on the AMD VM kind without cache topology (also with
+	 * the graph executor's optimisation off). On an Intel VM that reports its caches they
+	 * passed every run (this test 5 of 5, the two combinations alone 6 of 6), which
+	 * points at oneDNN kernels that size their blocks from the caches (they computed
+	 * wrong values there before, see CpuLayout); not proven, as that VM kind was not at
+	 * hand.
 	 */
-	static final List<String> KNOWN_FAILURES = List.of("tiny-partial upTo none", "resnet50-imagenet upTo none");
+	static final List<String> KNOWN_FAILURES = CpuLayout.CACHES_REPORTED ? List.of()
+			: List.of("tiny-partial upTo none", "resnet50-imagenet upTo none");
 
 	@BeforeAll
 	static void prepare() throws IOException {
