@@ -21,20 +21,28 @@ final class ArtifactZip {
 	}
 
 	static void write(Path dir, OutputStream target) throws IOException {
-		List<Path> files;
+		List<Path> entries;
 		try (Stream<Path> walk = Files.walk(dir)) {
-			files = walk.filter(Files::isRegularFile).sorted().toList();
+			entries = walk.filter((p) -> !p.equals(dir) && (Files.isRegularFile(p) || Files.isDirectory(p)))
+				.sorted()
+				.toList();
 		}
 		// the caller owns the response stream; finish() writes the central directory
 		// without closing it
 		ZipOutputStream zip = new ZipOutputStream(target);
 		// weights barely compress; the fastest level keeps the download CPU-cheap
 		zip.setLevel(Deflater.BEST_SPEED);
-		for (Path file : files) {
-			ZipEntry entry = new ZipEntry(dir.relativize(file).toString().replace('\\', '/'));
+		for (Path file : entries) {
+			String name = dir.relativize(file).toString().replace('\\', '/');
+			// folders get entries of their own (before what they hold: sorted), so tools
+			// that create only what the zip lists unpack probe/ too
+			boolean folder = Files.isDirectory(file);
+			ZipEntry entry = new ZipEntry(folder ? name + "/" : name);
 			entry.setTime(Files.getLastModifiedTime(file).toMillis());
 			zip.putNextEntry(entry);
-			Files.copy(file, zip);
+			if (!folder) {
+				Files.copy(file, zip);
+			}
 			zip.closeEntry();
 		}
 		zip.finish();
