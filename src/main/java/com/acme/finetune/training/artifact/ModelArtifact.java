@@ -463,6 +463,9 @@ public final class ModelArtifact implements AutoCloseable {
 		for (Class<?> type : JAR_CLASSES) {
 			addClassFiles(type, entries);
 		}
+		for (Class<?> type : TorchScriptPolicy.IMPLEMENTATION) {
+			addClassFiles(type, entries);
+		}
 		entries.addAll(JAR_RESOURCES);
 		try (JarOutputStream out = new JarOutputStream(Files.newOutputStream(jar))) {
 			for (String name : entries) {
