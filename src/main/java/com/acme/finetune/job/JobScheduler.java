@@ -5,6 +5,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
+import java.util.function.BooleanSupplier;
 
 import com.acme.finetune.AppRoles;
 import com.github.kagkarlsson.scheduler.Scheduler;
@@ -43,8 +44,6 @@ class JobScheduler implements SmartLifecycle {
 
 	private final AppRoles roles;
 
-	private final JobWork jobs;
-
 	private final List<QueuedWork> works;
 
 	private final CustomTask<Void> trainTask;
@@ -70,22 +69,24 @@ class JobScheduler implements SmartLifecycle {
 		this.queue = queue;
 		this.properties = queue.properties();
 		this.roles = roles;
-		this.jobs = jobs;
 		this.works = List.copyOf(works);
-		Duration retryDelay = this.properties.retryDelay();
-		this.trainTask = Tasks.custom(JobQueue.TRAIN_TASK, Void.class).onDeadExecution((complete, operations) -> {
-			UUID jobId = UUID.fromString(complete.getExecution().taskInstance.getId());
-			if (jobs.workerDied(jobId)) {
-				operations.reschedule(complete, Instant.now().plus(retryDelay));
+		this.trainTask = task(new QueuedWork() {
+
+			@Override
+			public String kind() {
+				return JobQueue.TRAIN_TASK;
 			}
-			else {
-				operations.stop();
+
+			@Override
+			public boolean execute(UUID id, String node, BooleanSupplier shuttingDown) {
+				return jobs.execute(id, node, shuttingDown);
 			}
-		}).onFailure(new FailureHandler.OnFailureRetryLater<>(retryDelay)).execute((instance, context) -> {
-			UUID jobId = UUID.fromString(instance.getId());
-			return jobs.execute(jobId, queue.nodeName(), () -> context.getSchedulerState().isShuttingDown())
-					? (complete, operations) -> operations.reschedule(complete, Instant.now().plus(retryDelay))
-					: new CompletionHandler.OnCompleteRemove<>();
+
+			@Override
+			public boolean workerDied(UUID id) {
+				return jobs.workerDied(id);
+			}
+
 		});
 		this.callbackTask = Tasks.oneTime(JobQueue.CALLBACK_TASK, String.class)
 			.onFailure(new FailureHandler.MaxRetriesFailureHandler<>(this.properties.callbackMaxRetries(),
@@ -120,7 +121,11 @@ class JobScheduler implements SmartLifecycle {
 		}
 	}
 
-	/** The worker-side task of one kind of work, with the training task's handlers. */
+	/**
+	 * The worker-side task of one kind of work: a dead worker's item is rescheduled when
+	 * its kind says so, a failed attempt retried later, one that went back to the queue
+	 * rescheduled.
+	 */
 	private CustomTask<Void> task(QueuedWork work) {
 		Duration retryDelay = this.properties.retryDelay();
 		return Tasks.custom(work.kind(), Void.class).onDeadExecution((complete, operations) -> {

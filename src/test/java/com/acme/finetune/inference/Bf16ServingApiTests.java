@@ -24,7 +24,6 @@ import tools.jackson.databind.ObjectMapper;
 
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.web.server.LocalServerPort;
-import org.springframework.http.MediaType;
 import org.springframework.test.context.TestPropertySource;
 import org.springframework.test.web.servlet.client.RestTestClient;
 
@@ -71,53 +70,19 @@ class Bf16ServingApiTests extends AbstractIntegrationTests {
 				"cpu");
 		String expected = (ServingPrecision.CPU_NATIVE_BF16 && CpuLayout.CACHES_REPORTED) ? ServingPrecision.BF16
 				: ServingPrecision.FP32;
-		Map<String, Object> validation = post("/api/v1/jobs:validate", spec, 200);
-		assertThat(map(validation.get("precision"))).containsEntry("training", expected);
+		Map<String, Object> validation = TestApi.post(this.client, "/api/v1/jobs:validate", spec, 200);
+		assertThat(TestApi.map(validation.get("precision"))).containsEntry("training", expected);
 
-		String jobId = (String) post("/api/v1/jobs", spec, 202).get("id");
+		String jobId = (String) TestApi.post(this.client, "/api/v1/jobs", spec, 202).get("id");
 		await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(300)).until(() -> {
-			Object status = get("/api/v1/jobs/" + jobId).get("status");
+			Object status = TestApi.get(this.client, "/api/v1/jobs/" + jobId).get("status");
 			assertThat(status).isNotIn("FAILED", "CANCELLED");
 			return "SUCCEEDED".equals(status);
 		});
-		Map<String, Object> metrics = get("/api/v1/jobs/" + jobId + "/metrics");
-		assertThat(map(metrics.get("final"))).containsEntry("trainingPrecision", expected);
-		assertThat(list(metrics.get("epochs"))).singleElement()
+		Map<String, Object> metrics = TestApi.get(this.client, "/api/v1/jobs/" + jobId + "/metrics");
+		assertThat(TestApi.map(metrics.get("final"))).containsEntry("trainingPrecision", expected);
+		assertThat(TestApi.list(metrics.get("epochs"))).singleElement()
 			.satisfies((e) -> assertThat((Double) e.get("trainLoss")).isFinite());
-	}
-
-	private Map<String, Object> post(String path, Map<String, Object> body, int status) {
-		return this.client.post()
-			.uri(path)
-			.contentType(MediaType.APPLICATION_JSON)
-			.body(body)
-			.exchange()
-			.expectStatus()
-			.isEqualTo(status)
-			.expectBody(TestApi.JSON_OBJECT)
-			.returnResult()
-			.getResponseBody();
-	}
-
-	private Map<String, Object> get(String path) {
-		return this.client.get()
-			.uri(path)
-			.exchange()
-			.expectStatus()
-			.isOk()
-			.expectBody(TestApi.JSON_OBJECT)
-			.returnResult()
-			.getResponseBody();
-	}
-
-	@SuppressWarnings("unchecked")
-	private static Map<String, Object> map(Object value) {
-		return (Map<String, Object>) value;
-	}
-
-	@SuppressWarnings("unchecked")
-	private static List<Map<String, Object>> list(Object value) {
-		return (List<Map<String, Object>>) value;
 	}
 
 	@Test

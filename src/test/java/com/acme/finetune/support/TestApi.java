@@ -1,5 +1,6 @@
 package com.acme.finetune.support;
 
+import java.util.List;
 import java.util.Map;
 
 import org.springframework.core.ParameterizedTypeReference;
@@ -50,6 +51,44 @@ public final class TestApi {
 			.returnResult()
 			.getResponseBody();
 		return (String) dataset.get("id");
+	}
+
+	/** A GET that must answer 200, as a JSON object. */
+	public static Map<String, Object> get(RestTestClient client, String path) {
+		return client.get()
+			.uri(path)
+			.exchange()
+			.expectStatus()
+			.isOk()
+			.expectBody(JSON_OBJECT)
+			.returnResult()
+			.getResponseBody();
+	}
+
+	/** A JSON POST that must answer {@code status}, as a JSON object. */
+	public static Map<String, Object> post(RestTestClient client, String path, Object body, int status) {
+		return client.post()
+			.uri(path)
+			.contentType(MediaType.APPLICATION_JSON)
+			.body(body)
+			.exchange()
+			.expectStatus()
+			.isEqualTo(status)
+			.expectBody(JSON_OBJECT)
+			.returnResult()
+			.getResponseBody();
+	}
+
+	/** A JSON object inside a JSON response. */
+	@SuppressWarnings("unchecked")
+	public static Map<String, Object> map(Object value) {
+		return (Map<String, Object>) value;
+	}
+
+	/** A JSON array of objects inside a JSON response. */
+	@SuppressWarnings("unchecked")
+	public static List<Map<String, Object>> list(Object value) {
+		return (List<Map<String, Object>>) value;
 	}
 
 }
