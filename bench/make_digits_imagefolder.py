@@ -10,8 +10,9 @@ class goes to val), so the set is the same on every machine.
     apt-get install -y python3-sklearn python3-pil
     /usr/bin/python3 bench/make_digits_imagefolder.py OUT [--size 64] [--per-class N] [--zip FILE]
 
---per-class takes the first N scans of each class (N/5 of them validation); --zip also
-writes the folder as a zip to upload as a dataset.
+--per-class takes the first N scans of each class (N/5 of them validation); --val-per-class
+N puts the last N scans of each class in val instead (100: 1,000 held-out images, as the bf16
+agreement benchmark wants); --zip also writes the folder as a zip to upload as a dataset.
 """
 import argparse
 import os
@@ -25,10 +26,12 @@ parser = argparse.ArgumentParser()
 parser.add_argument("out")
 parser.add_argument("--size", type=int, default=64)
 parser.add_argument("--per-class", type=int, default=0)
+parser.add_argument("--val-per-class", type=int, default=0)
 parser.add_argument("--zip")
 args = parser.parse_args()
 
 digits = load_digits()
+totals = {c: int((digits.target == c).sum()) for c in range(10)}
 seen = {c: 0 for c in range(10)}
 written = []
 for image, label in zip(digits.images, digits.target):
@@ -37,7 +40,10 @@ for image, label in zip(digits.images, digits.target):
         continue
     index = seen[label]
     seen[label] += 1
-    split = "val" if index % 5 == 4 else "train"
+    if args.val_per_class:
+        split = "val" if index >= totals[label] - args.val_per_class else "train"
+    else:
+        split = "val" if index % 5 == 4 else "train"
     folder = os.path.join(args.out, split, str(label))
     os.makedirs(folder, exist_ok=True)
     # 0..16 ink -> white paper, dark ink, like a scan
