@@ -33,6 +33,8 @@ import org.springframework.http.MediaType;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.test.web.servlet.client.RestTestClient;
 
+import static com.acme.finetune.support.TestApi.list;
+import static com.acme.finetune.support.TestApi.map;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
@@ -529,14 +531,7 @@ class JobFlowTests extends AbstractIntegrationTests {
 	}
 
 	private Map<String, Object> get(String path) {
-		return this.client.get()
-			.uri(path)
-			.exchange()
-			.expectStatus()
-			.isOk()
-			.expectBody(MAP)
-			.returnResult()
-			.getResponseBody();
+		return TestApi.get(this.client, path);
 	}
 
 	private Map<String, Object> awaitStatus(String jobId, String status) {
@@ -642,16 +637,6 @@ class JobFlowTests extends AbstractIntegrationTests {
 	}
 
 	record Sse(String id, String event, String data) {
-	}
-
-	@SuppressWarnings("unchecked")
-	private static Map<String, Object> map(Object value) {
-		return (Map<String, Object>) value;
-	}
-
-	@SuppressWarnings("unchecked")
-	private static List<Map<String, Object>> list(Object value) {
-		return (List<Map<String, Object>>) value;
 	}
 
 }

@@ -34,6 +34,8 @@ import org.springframework.test.web.servlet.client.RestTestClient;
 import org.springframework.util.LinkedMultiValueMap;
 import org.springframework.util.MultiValueMap;
 
+import static com.acme.finetune.support.TestApi.list;
+import static com.acme.finetune.support.TestApi.map;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -493,14 +495,7 @@ class RegistryApiTests extends AbstractIntegrationTests {
 	}
 
 	private Map<String, Object> get(String path) {
-		return this.client.get()
-			.uri(path)
-			.exchange()
-			.expectStatus()
-			.isOk()
-			.expectBody(TestApi.JSON_OBJECT)
-			.returnResult()
-			.getResponseBody();
+		return TestApi.get(this.client, path);
 	}
 
 	private static void assertProblem(RestTestClient.ResponseSpec response, HttpStatus status, ProblemType type) {
@@ -511,16 +506,6 @@ class RegistryApiTests extends AbstractIntegrationTests {
 		if (type != null) {
 			response.expectBody().jsonPath("$.type").isEqualTo(type.uri().toString());
 		}
-	}
-
-	@SuppressWarnings("unchecked")
-	private static Map<String, Object> map(Object value) {
-		return (Map<String, Object>) value;
-	}
-
-	@SuppressWarnings("unchecked")
-	private static List<Map<String, Object>> list(Object value) {
-		return (List<Map<String, Object>>) value;
 	}
 
 	private static List<Map<String, Object>> items(Map<String, Object> page) {

@@ -20,6 +20,8 @@ import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.http.MediaType;
 import org.springframework.test.web.servlet.client.RestTestClient;
 
+import static com.acme.finetune.support.TestApi.list;
+import static com.acme.finetune.support.TestApi.map;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -133,24 +135,7 @@ class RegistryJobTests extends AbstractIntegrationTests {
 	}
 
 	private Map<String, Object> get(String path) {
-		return this.client.get()
-			.uri(path)
-			.exchange()
-			.expectStatus()
-			.isOk()
-			.expectBody(TestApi.JSON_OBJECT)
-			.returnResult()
-			.getResponseBody();
-	}
-
-	@SuppressWarnings("unchecked")
-	private static Map<String, Object> map(Object value) {
-		return (Map<String, Object>) value;
-	}
-
-	@SuppressWarnings("unchecked")
-	private static List<Map<String, Object>> list(Object value) {
-		return (List<Map<String, Object>>) value;
+		return TestApi.get(this.client, path);
 	}
 
 }
