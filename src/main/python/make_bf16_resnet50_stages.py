@@ -29,20 +29,20 @@ import torch
 class Bf16ResNet50Stages(torch.nn.Module):
 
     def forward(self, x: torch.Tensor, p: List[torch.Tensor], flags: torch.Tensor) -> torch.Tensor:
-        """flags: the stage's index, batch statistics (0/1), BatchNorm momentum, channels-last
-        (0/1), as one float tensor: DJL runs a module with autograd on only through its
-        tensor-only forward."""
+        """flags: the stage's index, batch statistics (0/1), BatchNorm momentum, layout (0 NCHW,
+        1 channels-last, 2 channels-last with the 1x1 convolutions as matrix products), as one
+        float tensor: DJL runs a module with autograd on only through its tensor-only forward."""
         return self.stage(x, int(flags[0].item()), p, bool(flags[1].item() > 0.5), float(flags[2].item()),
-                          bool(flags[3].item() > 0.5))
+                          int(flags[3].item() + 0.5))
 
     @torch.jit.export
     def stage(self, x: torch.Tensor, index: int, p: List[torch.Tensor], batch_statistics: bool,
-              momentum: float, channels_last: bool) -> torch.Tensor:
+              momentum: float, layout: int) -> torch.Tensor:
         h = x.to(torch.bfloat16)
-        if channels_last:
+        if layout > 0:
             h = h.contiguous(memory_format=torch.channels_last)
         if index == 0:
-            h = self.conv_bn(h, p, 0, 2, 3, batch_statistics, momentum).relu_()
+            h = self.conv_bn(h, p, 0, 2, 3, batch_statistics, momentum, layout).relu_()
             h = torch.max_pool2d(h, [3, 3], [2, 2], [1, 1])
         else:
             blocks = [3, 4, 6, 3][index - 1]
@@ -50,22 +50,37 @@ class Bf16ResNet50Stages(torch.nn.Module):
             k = 0
             for b in range(blocks):
                 stride = first_stride if b == 0 else 1
-                out = self.conv_bn(h, p, k, 1, 0, batch_statistics, momentum).relu_()
-                out = self.conv_bn(out, p, k + 5, stride, 1, batch_statistics, momentum).relu_()
-                out = self.conv_bn(out, p, k + 10, 1, 0, batch_statistics, momentum)
+                out = self.conv_bn(h, p, k, 1, 0, batch_statistics, momentum, layout).relu_()
+                out = self.conv_bn(out, p, k + 5, stride, 1, batch_statistics, momentum, layout).relu_()
+                out = self.conv_bn(out, p, k + 10, 1, 0, batch_statistics, momentum, layout)
                 k += 15
                 if b == 0:
-                    h = self.conv_bn(h, p, k, stride, 0, batch_statistics, momentum)
+                    h = self.conv_bn(h, p, k, stride, 0, batch_statistics, momentum, layout)
                     k += 5
                 h = out.add_(h).relu_()
         return h.float()
 
     def conv_bn(self, x: torch.Tensor, p: List[torch.Tensor], k: int, stride: int, padding: int,
-                batch_statistics: bool, momentum: float) -> torch.Tensor:
-        y = torch.conv2d(x, p[k].to(torch.bfloat16), None, [stride, stride], [padding, padding])
+                batch_statistics: bool, momentum: float, layout: int) -> torch.Tensor:
+        w = p[k].to(torch.bfloat16)
+        pointwise = w.size(2) == 1 and w.size(3) == 1
+        if pointwise and stride > 1 and layout != 1:
+            # a strided 1x1 convolution is one on every stride-th pixel: oneDNN 3.7's kernel
+            # for its input gradient (brgemm, strided) divides by zero on CPUs that report no
+            # cache sizes; a slice's gradient is one cheap scatter (PointwiseConv2d does the same)
+            x = x[:, :, ::stride, ::stride]
+            if layout == 2:
+                x = x.contiguous(memory_format=torch.channels_last)
+            stride = 1
+        if pointwise and layout == 2:
+            # channels-last, a 1x1 convolution is a matrix product over the pixels: the same
+            # numbers without oneDNN's channels-last 1x1 kernels (brgemm), which divide by zero
+            # where the CPU reports no cache sizes; the 3x3 and 7x7 ones are sound there
+            y = torch.nn.functional.linear(x.permute(0, 2, 3, 1), w.flatten(1)).permute(0, 3, 1, 2)
+        else:
+            y = torch.conv2d(x, w, None, [stride, stride], [padding, padding])
         return torch.batch_norm(y, p[k + 1], p[k + 2], p[k + 3], p[k + 4], batch_statistics, momentum, 1e-5,
                                 False)
-
 
 if __name__ == "__main__":
     torch.jit.script(Bf16ResNet50Stages()).save(sys.argv[1])

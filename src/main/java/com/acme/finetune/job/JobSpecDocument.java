@@ -37,8 +37,7 @@ record JobSpecDocument(
 						+ "the CPU has native bf16 (avx512_bf16 or AMX), fp32 otherwise; bf16: also without "
 						+ "native bf16. Training: bf16 mixed precision (convolutions and activations in bf16; "
 						+ "BatchNorm statistics, head, loss, optimizer and weights in fp32) for resnet50-scratch "
-						+ "and models fine-tuned from it on CPUs that report their cache sizes; TorchScript "
-						+ "backbones and GPUs train in fp32. Serving: bf16 for ResNet-50s once a probe batch of "
+						+ "and models fine-tuned from it on CPUs; TorchScript backbones and GPUs train in fp32. Serving: bf16 for ResNet-50s once a probe batch of "
 						+ "the model's own validation images gives the same top-1 in bf16 as in fp32 with clear "
 						+ "margins. jobs:validate shows what it resolves to; the job's finalMetrics."
 						+ "trainingPrecision what the run trained in.") String precision){

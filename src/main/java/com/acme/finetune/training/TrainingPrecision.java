@@ -15,7 +15,6 @@ import ai.djl.training.ParameterStore;
 
 import com.acme.finetune.training.artifact.ServingPrecision;
 import com.acme.finetune.training.nn.Classifier;
-import com.acme.finetune.training.nn.CpuLayout;
 import com.acme.finetune.training.nn.ResNet50Block;
 
 /**
@@ -27,10 +26,10 @@ import com.acme.finetune.training.nn.ResNet50Block;
  * <p>
  * A request says {@value ServingPrecision#AUTO} (bf16 where the CPU has native bf16
  * instructions, {@code avx512_bf16} or AMX), {@value ServingPrecision#FP32} or
- * {@value ServingPrecision#BF16} (also without them: oneDNN emulates it, more slowly).
- * Either way bf16 needs a CPU that reports its cache sizes: oneDNN's bf16 convolutions
- * are its brgemm kernels, which size their blocks from them and faulted on a VM that
- * reported none ({@link CpuLayout}).
+ * {@value ServingPrecision#BF16} (also without them: oneDNN emulates it, more slowly). On
+ * CPUs that report no cache sizes the stages keep off oneDNN's kernels that fault there
+ * ({@link ResNet50Block}'s bf16 stages run their 1x1 convolutions as matrix products),
+ * and the one-time check in a child process ({@link #selfTest()}) guards the rest.
  */
 public final class TrainingPrecision {
 
@@ -66,9 +65,6 @@ public final class TrainingPrecision {
 		if (ServingPrecision.AUTO.equals(precision) && !ServingPrecision.CPU_NATIVE_BF16) {
 			return Decision.fp32("this CPU has no native bf16 (avx512_bf16 or AMX), so auto trains in fp32");
 		}
-		if (!CpuLayout.CACHES_REPORTED) {
-			return Decision.fp32("this CPU reports no cache sizes, which oneDNN's bf16 convolution kernels need");
-		}
 		if (!ResNet50Block.KIND.equals(network)) {
 			return Decision.fp32("bf16 training is built for the Java ResNet-50 (resnet50-scratch and models "
 					+ "fine-tuned from it); TorchScript backbones train in fp32");
@@ -87,9 +83,6 @@ public final class TrainingPrecision {
 	 * CPU whose oneDNN kernels fault kills the process that asks.
 	 */
 	public static String selfTest() {
-		if (!CpuLayout.CACHES_REPORTED) {
-			return "this CPU reports no cache sizes, which oneDNN's bf16 convolution kernels need";
-		}
 		try (NDManager manager = NDManager.newBaseManager("PyTorch")) {
 			Shape shape = new Shape(2, 3, 64, 64);
 			NDArray x = manager.randomNormal(shape);

@@ -15,7 +15,6 @@ import com.acme.finetune.model.ModelCatalog;
 import com.acme.finetune.support.TestApi;
 import com.acme.finetune.support.TestImages;
 import com.acme.finetune.training.artifact.ServingPrecision;
-import com.acme.finetune.training.nn.CpuLayout;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -68,8 +67,7 @@ class Bf16ServingApiTests extends AbstractIntegrationTests {
 				Map.of("upTo", "none"), "hyperparameters",
 				Map.of("epochs", 1, "batchSize", 4, "imageSize", 32, "learningRate", 0.001, "seed", 7), "device",
 				"cpu");
-		String expected = (ServingPrecision.CPU_NATIVE_BF16 && CpuLayout.CACHES_REPORTED) ? ServingPrecision.BF16
-				: ServingPrecision.FP32;
+		String expected = ServingPrecision.CPU_NATIVE_BF16 ? ServingPrecision.BF16 : ServingPrecision.FP32;
 		Map<String, Object> validation = TestApi.post(this.client, "/api/v1/jobs:validate", spec, 200);
 		assertThat(TestApi.map(validation.get("precision"))).containsEntry("training", expected);
 
@@ -116,7 +114,7 @@ class Bf16ServingApiTests extends AbstractIntegrationTests {
 		if (ServingPrecision.CPU_NATIVE_BF16) {
 			assertThat(bf16).containsEntry("bf16Check", "passed");
 		}
-		if (ServingPrecision.CPU_NATIVE_BF16 && CpuLayout.CACHES_REPORTED) {
+		if (ServingPrecision.CPU_NATIVE_BF16) {
 			assertThat(bf16).containsEntry("bf16TrainingCheck", "passed");
 		}
 		@SuppressWarnings("unchecked")

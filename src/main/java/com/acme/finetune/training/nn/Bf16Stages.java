@@ -28,8 +28,26 @@ import ai.djl.training.ParameterStore;
  * model are the same as in fp32. That is what {@code torch.autocast} does on CPUs; DJL
  * only ever sees float tensors (DJL 0.36 has no bf16 data type and aborts the process on
  * one).
+ *
+ * <p>
+ * Activations are channels-last inside the stages. Where {@link CpuLayout} trusts
+ * oneDNN's channels-last kernels every convolution is one of them; elsewhere (CPUs that
+ * report no cache sizes, whose channels-last 1x1 kernels divide by zero) the 1x1
+ * convolutions run as matrix products over the pixels and the strided ones on every
+ * second pixel: the same numbers, and the 3x3 and 7x7 kernels, which are sound there,
+ * stay. On a 2-core AMD EPYC VM without cache topology that trained a full ResNet-50 at
+ * 13.6 img/s against 9.8-11.1 in NCHW (docs/benchmarks.md).
  */
 final class Bf16Stages {
+
+	/** The module's {@code layout} flag: channels-last, oneDNN's 1x1 kernels. */
+	static final int CHANNELS_LAST = 1;
+
+	/**
+	 * The module's {@code layout} flag: channels-last, 1x1 convolutions as matrix
+	 * products.
+	 */
+	static final int CHANNELS_LAST_MATMUL_1X1 = 2;
 
 	static final String MODULE = "resnet50-bf16-stages.pt";
 
@@ -92,9 +110,11 @@ final class Bf16Stages {
 	 * manager.
 	 * @param training whether the parameters are read for training (gradients kept)
 	 * @param batchStatistics whether its BatchNorms use and update batch statistics
+	 * @param oneDnnChannelsLast whether oneDNN's channels-last 1x1 kernels may run
+	 * ({@link CpuLayout#CHANNELS_LAST}), else matrix products do their work
 	 */
 	NDArray forward(int index, NDArray x, ParameterStore parameterStore, boolean training, boolean batchStatistics,
-			boolean channelsLast) {
+			boolean oneDnnChannelsLast) {
 		List<Parameter> stage = this.parameters.get(index);
 		// DJL runs a module with autograd on only through its tensor-only forward, which
 		// groups arrays named "p[]" into one list: named views (same storage, gradients
@@ -115,7 +135,7 @@ final class Bf16Stages {
 			}
 			NDArray flags = x.getManager()
 				.create(new float[] { index, batchStatistics ? 1 : 0, (float) this.firstNorms.get(index).momentum(),
-						channelsLast ? 1 : 0 });
+						oneDnnChannelsLast ? CHANNELS_LAST : CHANNELS_LAST_MATMUL_1X1 });
 			flags.setName("flags");
 			views.add(flags);
 			inputs.add(flags);
