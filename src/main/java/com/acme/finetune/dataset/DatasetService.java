@@ -24,6 +24,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import tools.jackson.databind.json.JsonMapper;
 
+import com.acme.finetune.dataset.intake.ArchiveIntake;
+import com.acme.finetune.dataset.intake.DatasetPlanner;
+import com.acme.finetune.dataset.intake.DatasetProperties;
+import com.acme.finetune.dataset.intake.DiskGuard;
+import com.acme.finetune.dataset.intake.DiskSpace;
+import com.acme.finetune.dataset.intake.SafeText;
 import com.acme.finetune.storage.ArtifactStore;
 import com.acme.finetune.training.TrainingData;
 import com.acme.finetune.web.ApiException;

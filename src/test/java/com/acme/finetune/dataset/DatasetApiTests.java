@@ -15,6 +15,7 @@ import java.util.function.LongSupplier;
 import java.util.stream.Stream;
 
 import com.acme.finetune.AbstractIntegrationTests;
+import com.acme.finetune.dataset.intake.DiskSpace;
 import com.acme.finetune.storage.ArtifactStore;
 import com.acme.finetune.training.TrainingData;
 import com.acme.finetune.web.ProblemType;
@@ -846,7 +847,7 @@ class DatasetApiTests extends AbstractIntegrationTests {
 			return new DiskSpace() {
 
 				@Override
-				long usableBytes(Path dir) throws IOException {
+				protected long usableBytes(Path dir) throws IOException {
 					LongSupplier usable = USABLE.get();
 					return (usable != null) ? usable.getAsLong() : super.usableBytes(dir);
 				}

@@ -22,6 +22,7 @@ import java.util.zip.GZIPOutputStream;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipOutputStream;
 
+import com.acme.finetune.dataset.intake.IntakeMemoryCheck;
 import com.acme.finetune.web.ProblemType;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

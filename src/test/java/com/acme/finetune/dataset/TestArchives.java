@@ -31,7 +31,7 @@ import org.apache.commons.compress.archivers.zip.ZipArchiveOutputStream;
 import org.apache.commons.compress.compressors.gzip.GzipCompressorOutputStream;
 
 /** Builds small archives and images in memory, so tests need no binary fixtures. */
-final class TestArchives {
+public final class TestArchives {
 
 	private final List<Entry> entries = new ArrayList<>();
 
@@ -357,16 +357,16 @@ final class TestArchives {
 	 * no tar writer would produce (chained long names, oversized pax headers, directories
 	 * with data).
 	 */
-	static final class RawTar {
+	public static final class RawTar {
 
 		private final OutputStream out;
 
-		RawTar(OutputStream out) {
+		public RawTar(OutputStream out) {
 			this.out = out;
 		}
 
 		/** A ustar header; {@code size} bytes of data must follow. */
-		RawTar header(String name, char type, long size) throws IOException {
+		public RawTar header(String name, char type, long size) throws IOException {
 			byte[] block = new byte[512];
 			byte[] nameBytes = name.getBytes(StandardCharsets.UTF_8);
 			System.arraycopy(nameBytes, 0, block, 0, Math.min(100, nameBytes.length));
@@ -390,14 +390,14 @@ final class TestArchives {
 		}
 
 		/** Data of the last header, padded to the block. */
-		RawTar data(byte[] data) throws IOException {
+		public RawTar data(byte[] data) throws IOException {
 			this.out.write(data);
 			pad(data.length);
 			return this;
 		}
 
 		/** {@code size} zero bytes of data, padded, written without holding them. */
-		RawTar zeros(long size) throws IOException {
+		public RawTar zeros(long size) throws IOException {
 			byte[] chunk = new byte[64 * 1024];
 			for (long left = size; left > 0; left -= chunk.length) {
 				this.out.write(chunk, 0, (int) Math.min(left, chunk.length));
@@ -407,17 +407,17 @@ final class TestArchives {
 		}
 
 		/** A file entry with its content. */
-		RawTar file(String name, byte[] content) throws IOException {
+		public RawTar file(String name, byte[] content) throws IOException {
 			return header(name, '0', content.length).data(content);
 		}
 
 		/** A pax header of these records, e.g. {@code "path=a/b"}. */
-		RawTar pax(String... records) throws IOException {
+		public RawTar pax(String... records) throws IOException {
 			return pax('x', records);
 		}
 
 		/** A global pax header, as {@code git archive} writes one. */
-		RawTar globalPax(String... records) throws IOException {
+		public RawTar globalPax(String... records) throws IOException {
 			return pax('g', records);
 		}
 
@@ -435,7 +435,7 @@ final class TestArchives {
 			return header("PaxHeader", type, data.size()).data(data.toByteArray());
 		}
 
-		void end() throws IOException {
+		public void end() throws IOException {
 			this.out.write(new byte[1024]);
 			this.out.flush();
 		}

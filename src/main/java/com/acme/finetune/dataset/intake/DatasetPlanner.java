@@ -1,4 +1,4 @@
-package com.acme.finetune.dataset;
+package com.acme.finetune.dataset.intake;
 
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -10,6 +10,7 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 
+import com.acme.finetune.dataset.DatasetSummary;
 import com.acme.finetune.web.ApiException;
 import com.acme.finetune.web.ProblemType;
 
@@ -17,7 +18,7 @@ import com.acme.finetune.web.ProblemType;
  * Turns the checked files of an archive into a dataset: layout (flat, train/val, one
  * wrapper folder), labels, a deterministic split and the warnings. Pure: no I/O.
  */
-final class DatasetPlanner {
+public final class DatasetPlanner {
 
 	static final String TRAIN = "train";
 
@@ -35,7 +36,7 @@ final class DatasetPlanner {
 
 	private final DatasetProperties properties;
 
-	DatasetPlanner(DatasetProperties properties) {
+	public DatasetPlanner(DatasetProperties properties) {
 		this.properties = properties;
 	}
 
@@ -43,7 +44,7 @@ final class DatasetPlanner {
 		return plan(new ArchiveIntake.Extraction(files, List.of()), validationSplit);
 	}
 
-	Plan plan(ArchiveIntake.Extraction extraction, double validationSplit) {
+	public Plan plan(ArchiveIntake.Extraction extraction, double validationSplit) {
 		List<ArchiveIntake.ExtractedFile> files = extraction.images();
 		if (files.isEmpty()) {
 			throw new ApiException(ProblemType.INVALID_DATASET_LAYOUT, "The archive contains no images");
@@ -70,7 +71,7 @@ final class DatasetPlanner {
 			located.add(new Located(file, path, label, validation));
 		}
 		if (!errors.isEmpty()) {
-			throw ArchiveIntake.refusal(ProblemType.INVALID_DATASET_LAYOUT, errors,
+			throw IntakeProblems.refusal(ProblemType.INVALID_DATASET_LAYOUT, errors,
 					" files do not fit the layout <class>/<image> or train|val/<class>/<image>");
 		}
 		// train/ alone is split like a flat layout: validationSplit applies when there is
@@ -112,7 +113,7 @@ final class DatasetPlanner {
 			}
 		}
 		if (!errors.isEmpty()) {
-			throw ArchiveIntake.refusal(ProblemType.INVALID_DATASET_LAYOUT, errors,
+			throw IntakeProblems.refusal(ProblemType.INVALID_DATASET_LAYOUT, errors,
 					" class folder names are not usable as labels");
 		}
 		Map<String, List<String>> byKey = new LinkedHashMap<>();
@@ -127,7 +128,7 @@ final class DatasetPlanner {
 			}
 		}
 		if (!errors.isEmpty()) {
-			ApiException refusal = ArchiveIntake.refusal(ProblemType.INVALID_DATASET_LAYOUT, errors,
+			ApiException refusal = IntakeProblems.refusal(ProblemType.INVALID_DATASET_LAYOUT, errors,
 					" groups of class folders differ only by letter case or Unicode normalisation: "
 							+ String.join("; ", clashes.subList(0, Math.min(clashes.size(), 10)))
 							+ ((clashes.size() > 10) ? "; …" : ""));
@@ -159,7 +160,7 @@ final class DatasetPlanner {
 			}
 		});
 		if (!errors.isEmpty()) {
-			throw ArchiveIntake.refusal(ProblemType.INVALID_DATASET_LAYOUT, errors, " classes are too small");
+			throw IntakeProblems.refusal(ProblemType.INVALID_DATASET_LAYOUT, errors, " classes are too small");
 		}
 	}
 
@@ -376,13 +377,13 @@ final class DatasetPlanner {
 	}
 
 	/** One image of the dataset with its path (wrapper removed), label index and side. */
-	record PlannedFile(ArchiveIntake.ExtractedFile file, String path, int label, boolean validation) {
+	public record PlannedFile(ArchiveIntake.ExtractedFile file, String path, int label, boolean validation) {
 	}
 
 	/**
 	 * @param validationSplit the share used, or null when the archive had train/ and val/
 	 */
-	record Plan(List<String> labels, List<PlannedFile> files, List<DatasetSummary.Warning> warnings,
+	public record Plan(List<String> labels, List<PlannedFile> files, List<DatasetSummary.Warning> warnings,
 			Double validationSplit) {
 	}
 

@@ -1,4 +1,4 @@
-package com.acme.finetune.dataset;
+package com.acme.finetune.dataset.intake;
 
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -11,9 +11,9 @@ import com.acme.finetune.web.ApiException;
 
 /**
  * Runs upload copy, extraction, image checks and planning on archives, as the service
- * does, so that {@link DatasetIntakeMemoryTests} can run them in a JVM with a small heap.
- * Arguments: the archives, then a work directory. Prints, per archive,
- * {@code <name>: files=<n> heapMax=<bytes>} or
+ * does, so that {@link com.acme.finetune.dataset.DatasetIntakeMemoryTests} can run them
+ * in a JVM with a small heap. Arguments: the archives, then a work directory. Prints, per
+ * archive, {@code <name>: files=<n> heapMax=<bytes>} or
  * {@code <name>: refused=<problem type> <detail>}.
  */
 public final class IntakeMemoryCheck {

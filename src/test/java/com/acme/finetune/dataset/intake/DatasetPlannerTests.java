@@ -1,4 +1,4 @@
-package com.acme.finetune.dataset;
+package com.acme.finetune.dataset.intake;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
+import com.acme.finetune.dataset.DatasetSummary;
 import com.acme.finetune.web.ApiException;
 import com.acme.finetune.web.ProblemType;
 import org.junit.jupiter.api.Test;
@@ -69,28 +70,6 @@ class DatasetPlannerTests {
 		}
 		// what stays allowed: accents, other scripts, emoji with joiners, spaces
 		DatasetPlanner.checkNames(List.of("café", "cafe", "猫", "👩\u200D🔬 scientist", "Golden Retriever"));
-	}
-
-	@Test
-	void aWarningTooLargeForItsColumnsIsCutToFit() {
-		Map<String, Double> weights = new java.util.LinkedHashMap<>();
-		for (int i = 0; i < 5000; i++) {
-			weights.put(i + "-" + "w".repeat(240), 1.0);
-		}
-		DatasetEntity.StoredWarning stored = DatasetService.storable(new DatasetSummary.Warning("class-imbalance",
-				"largest class '" + "l".repeat(3000) + "' has …", null, weights));
-		assertThat(stored.getMessage()).hasSize(DatasetService.MAX_WARNING_MESSAGE_LENGTH).endsWith("…");
-		assertThat(stored.getDetails()).doesNotContain("classWeights\":{").hasSizeLessThan(1000);
-
-		List<String> files = new ArrayList<>();
-		for (int i = 0; i < 100; i++) {
-			// control characters in file names are escaped six-fold in JSON
-			files.add("cat/" + "\u0001".repeat(4000) + i + ".png");
-		}
-		DatasetEntity.StoredWarning listed = DatasetService
-			.storable(new DatasetSummary.Warning("tiny-images", "100 tiny images", files, null));
-		assertThat(listed.getDetails()).hasSizeLessThanOrEqualTo(DatasetService.MAX_WARNING_DETAILS_LENGTH);
-		assertThat(listed.getMessage()).startsWith("100 tiny images (first ").endsWith(" files listed)");
 	}
 
 	@Test

@@ -1,4 +1,4 @@
-package com.acme.finetune.dataset;
+package com.acme.finetune.dataset.intake;
 
 import java.text.Normalizer;
 import java.util.Locale;
@@ -9,7 +9,7 @@ import java.util.Locale;
  * in line-based files, logs and reports, where a {@code \n} shifts every label after it
  * or forges a line.
  */
-final class SafeText {
+public final class SafeText {
 
 	private SafeText() {
 	}
@@ -31,11 +31,11 @@ final class SafeText {
 		return -1;
 	}
 
-	static boolean hasControlCharacter(String text) {
+	public static boolean hasControlCharacter(String text) {
 		return firstControlCharacter(text) >= 0;
 	}
 
-	static String withoutControlCharacters(String text) {
+	public static String withoutControlCharacters(String text) {
 		StringBuilder clean = new StringBuilder(text.length());
 		text.codePoints().filter((c) -> !isControl(c)).forEach(clean::appendCodePoint);
 		return clean.toString();
@@ -56,7 +56,7 @@ final class SafeText {
 	 * At most {@code max} UTF-16 characters, never splitting a surrogate pair: no more
 	 * than the code points PostgreSQL counts, and what H2 counts.
 	 */
-	static String truncate(String text, int max) {
+	public static String truncate(String text, int max) {
 		if (text.length() <= max) {
 			return text;
 		}

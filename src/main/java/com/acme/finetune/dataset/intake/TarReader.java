@@ -1,4 +1,4 @@
-package com.acme.finetune.dataset;
+package com.acme.finetune.dataset.intake;
 
 import java.io.EOFException;
 import java.io.IOException;
@@ -76,14 +76,14 @@ final class TarReader {
 			if (!readBlock()) {
 				this.ended = true;
 				if (chained > 0) {
-					throw ArchiveIntake.corrupt("the archive ends after an extended header, without its entry");
+					throw IntakeProblems.corrupt("the archive ends after an extended header, without its entry");
 				}
 				return null;
 			}
 			if (isZero(this.block)) {
 				this.ended = true;
 				if (chained > 0) {
-					throw ArchiveIntake.corrupt("an extended header is followed by the end of the archive");
+					throw IntakeProblems.corrupt("an extended header is followed by the end of the archive");
 				}
 				return null;
 			}
@@ -92,11 +92,11 @@ final class TarReader {
 			long size = size();
 			if (isExtended(type)) {
 				if (chained >= MAX_CHAINED_HEADERS) {
-					throw ArchiveIntake.tooLarge("More than " + MAX_CHAINED_HEADERS
+					throw IntakeProblems.tooLarge("More than " + MAX_CHAINED_HEADERS
 							+ " extended tar headers (long names, pax) precede one entry");
 				}
 				if (size > MAX_EXTENDED_HEADER_BYTES) {
-					throw ArchiveIntake.tooLarge("A tar extended header ('" + type + "') declares " + size
+					throw IntakeProblems.tooLarge("A tar extended header ('" + type + "') declares " + size
 							+ " bytes, over the limit of " + MAX_EXTENDED_HEADER_BYTES);
 				}
 				byte[] data = readData((int) size);
@@ -119,7 +119,7 @@ final class TarReader {
 				size = pax.size();
 			}
 			if (size > this.maxBytes) {
-				throw ArchiveIntake.tooLarge("Entry " + ArchiveIntake.reportable(name) + " declares " + size
+				throw IntakeProblems.tooLarge("Entry " + IntakeProblems.reportable(name) + " declares " + size
 						+ " bytes, more than the archive may" + " expand to (" + this.maxBytes + ")");
 			}
 			boolean sparse = pax.sparse() || type == 'S';
@@ -188,11 +188,11 @@ final class TarReader {
 		int count = chained;
 		while (extended) {
 			if (++count > MAX_CHAINED_HEADERS) {
-				throw ArchiveIntake
+				throw IntakeProblems
 					.tooLarge("More than " + MAX_CHAINED_HEADERS + " sparse extension headers precede one entry");
 			}
 			if (!readBlock()) {
-				throw ArchiveIntake.corrupt("the archive ends inside a sparse header");
+				throw IntakeProblems.corrupt("the archive ends inside a sparse header");
 			}
 			extended = this.block[504] != 0;
 		}
@@ -211,7 +211,7 @@ final class TarReader {
 			return false;
 		}
 		if (n < BLOCK) {
-			throw ArchiveIntake.corrupt("the archive ends inside a header");
+			throw IntakeProblems.corrupt("the archive ends inside a header");
 		}
 		return true;
 	}
@@ -220,7 +220,7 @@ final class TarReader {
 		byte[] data = this.in.readNBytes(size);
 		consumed(data.length);
 		if (data.length < size) {
-			throw ArchiveIntake.corrupt("the archive ends inside an extended header");
+			throw IntakeProblems.corrupt("the archive ends inside an extended header");
 		}
 		skip((BLOCK - size % BLOCK) % BLOCK);
 		return data;
@@ -229,7 +229,7 @@ final class TarReader {
 	private void consumed(long bytes) {
 		this.position += bytes;
 		if (this.position > this.maxBytes) {
-			throw ArchiveIntake.tooLarge("The archive expands to more than " + this.maxBytes + " bytes");
+			throw IntakeProblems.tooLarge("The archive expands to more than " + this.maxBytes + " bytes");
 		}
 	}
 
@@ -243,7 +243,7 @@ final class TarReader {
 			signed += b;
 		}
 		if (stored != unsigned && stored != signed) {
-			throw ArchiveIntake.corrupt("a tar header has a wrong checksum (at byte " + (this.position - BLOCK) + ")");
+			throw IntakeProblems.corrupt("a tar header has a wrong checksum (at byte " + (this.position - BLOCK) + ")");
 		}
 	}
 
@@ -251,12 +251,12 @@ final class TarReader {
 	private long size() {
 		if ((this.block[124] & 0x80) != 0) {
 			if ((this.block[124] & 0x40) != 0) {
-				throw ArchiveIntake.corrupt("a tar header declares a negative size");
+				throw IntakeProblems.corrupt("a tar header declares a negative size");
 			}
 			long value = this.block[124] & 0x3f;
 			for (int i = 125; i < 136; i++) {
 				if (value > (Long.MAX_VALUE >>> 8)) {
-					throw ArchiveIntake.corrupt("a tar header declares a size beyond 2^63");
+					throw IntakeProblems.corrupt("a tar header declares a size beyond 2^63");
 				}
 				value = (value << 8) | (this.block[i] & 0xff);
 			}
@@ -275,7 +275,7 @@ final class TarReader {
 		for (; i < end && this.block[i] != ' ' && this.block[i] != 0; i++) {
 			int digit = this.block[i] - '0';
 			if (digit < 0 || digit > 7) {
-				throw ArchiveIntake
+				throw IntakeProblems
 					.corrupt("a tar header has an invalid number field (at byte " + (this.position - BLOCK) + ")");
 			}
 			value = (value << 3) + digit;
@@ -353,7 +353,7 @@ final class TarReader {
 				if (data[at] == 0) {
 					// some writers pad the header with NULs
 					if (!isZero(Arrays.copyOfRange(data, at, data.length))) {
-						throw ArchiveIntake.corrupt("a pax header has data after its NUL padding");
+						throw IntakeProblems.corrupt("a pax header has data after its NUL padding");
 					}
 					break;
 				}
@@ -365,12 +365,12 @@ final class TarReader {
 				}
 				if (space == at || space >= data.length || data[space] != ' ' || length <= space - at
 						|| at + length > data.length || data[at + length - 1] != '\n') {
-					throw ArchiveIntake.corrupt("a pax header record is malformed");
+					throw IntakeProblems.corrupt("a pax header record is malformed");
 				}
 				String record = new String(data, space + 1, at + length - space - 2, StandardCharsets.UTF_8);
 				int equals = record.indexOf('=');
 				if (equals <= 0) {
-					throw ArchiveIntake.corrupt("a pax header record has no key");
+					throw IntakeProblems.corrupt("a pax header record has no key");
 				}
 				String key = record.substring(0, equals);
 				// an empty value unsets the key
@@ -388,7 +388,7 @@ final class TarReader {
 
 		private static long paxSize(String value) {
 			if (value.isEmpty() || value.length() > 18 || !value.chars().allMatch((c) -> c >= '0' && c <= '9')) {
-				throw ArchiveIntake.corrupt("a pax header has an invalid size '" + value + "'");
+				throw IntakeProblems.corrupt("a pax header has an invalid size '" + value + "'");
 			}
 			return Long.parseLong(value);
 		}

@@ -1,4 +1,4 @@
-package com.acme.finetune.dataset;
+package com.acme.finetune.dataset.intake;
 
 import java.io.BufferedInputStream;
 import java.io.EOFException;
@@ -55,7 +55,7 @@ final class ZipCentralDirectory {
 			int count = 0;
 			while (in.readNBytes(fixed, 0, 46) == 46 && header.getInt(0) == CENTRAL_HEADER) {
 				if (++count > maxEntries) {
-					throw ArchiveIntake.tooLarge("The archive has more than " + maxEntries + " entries");
+					throw IntakeProblems.tooLarge("The archive has more than " + maxEntries + " entries");
 				}
 				int nameLength = header.getShort(28) & 0xffff;
 				int extraLength = header.getShort(30) & 0xffff;
@@ -66,7 +66,7 @@ final class ZipCentralDirectory {
 					in.skipNBytes(extraLength + commentLength);
 				}
 				catch (EOFException ex) {
-					throw ArchiveIntake.corrupt("the zip's central directory is truncated");
+					throw IntakeProblems.corrupt("the zip's central directory is truncated");
 				}
 				String reason = reason(mode);
 				if (reason != null) {
@@ -105,7 +105,7 @@ final class ZipCentralDirectory {
 			}
 		}
 		if (at < 0) {
-			throw ArchiveIntake.corrupt("the zip has no central directory (truncated?)");
+			throw IntakeProblems.corrupt("the zip has no central directory (truncated?)");
 		}
 		long eocd = size - tail + at;
 		long entries = end.getShort(at + 10) & 0xffff;
@@ -135,14 +135,14 @@ final class ZipCentralDirectory {
 				return candidate;
 			}
 		}
-		throw ArchiveIntake.corrupt("the zip's central directory is not where its end record says");
+		throw IntakeProblems.corrupt("the zip's central directory is not where its end record says");
 	}
 
 	private static ByteBuffer read(FileChannel channel, long position, int length) throws IOException {
 		ByteBuffer buffer = ByteBuffer.allocate(length).order(ByteOrder.LITTLE_ENDIAN);
 		while (buffer.hasRemaining()) {
 			if (channel.read(buffer, position + buffer.position()) < 0) {
-				throw ArchiveIntake.corrupt("the zip ends early");
+				throw IntakeProblems.corrupt("the zip ends early");
 			}
 		}
 		return buffer.flip();

@@ -1,4 +1,4 @@
-package com.acme.finetune.dataset;
+package com.acme.finetune.dataset.intake;
 
 import java.io.IOException;
 import java.io.OutputStream;
@@ -33,7 +33,7 @@ class DiskGuardTests {
 		DiskSpace space = new DiskSpace() {
 
 			@Override
-			long usableBytes(Path path) {
+			protected long usableBytes(Path path) {
 				// room for the first two intervals only
 				return (checks.incrementAndGet() <= 2) ? 100 * DiskGuard.CHECK_INTERVAL : 0;
 			}
@@ -80,7 +80,7 @@ class DiskGuardTests {
 		return new DiskSpace() {
 
 			@Override
-			long usableBytes(Path dir) {
+			protected long usableBytes(Path dir) {
 				return usable;
 			}
 

@@ -1,4 +1,4 @@
-package com.acme.finetune.dataset;
+package com.acme.finetune.dataset.intake;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -11,9 +11,9 @@ import org.springframework.stereotype.Component;
  * tests can simulate a full disk without filling one.
  */
 @Component
-class DiskSpace {
+public class DiskSpace {
 
-	long usableBytes(Path dir) throws IOException {
+	protected long usableBytes(Path dir) throws IOException {
 		return Files.getFileStore(dir).getUsableSpace();
 	}
 

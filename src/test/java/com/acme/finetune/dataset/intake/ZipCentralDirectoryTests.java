@@ -1,4 +1,4 @@
-package com.acme.finetune.dataset;
+package com.acme.finetune.dataset.intake;
 
 import java.io.IOException;
 import java.nio.file.Files;

@@ -1,4 +1,4 @@
-package com.acme.finetune.dataset;
+package com.acme.finetune.dataset.intake;
 
 import java.io.FilterOutputStream;
 import java.io.IOException;
@@ -17,7 +17,7 @@ import com.acme.finetune.web.ProblemType;
  * that rate). A write that fails anyway because something else filled the disk is
  * recognised by {@link #isDiskFull} and answered the same way.
  */
-final class DiskGuard {
+public final class DiskGuard {
 
 	static final long CHECK_INTERVAL = 8L * 1024 * 1024;
 
@@ -31,14 +31,14 @@ final class DiskGuard {
 
 	private final long reserve;
 
-	DiskGuard(DiskSpace space, Path dir, long reserve) {
+	public DiskGuard(DiskSpace space, Path dir, long reserve) {
 		this.space = space;
 		this.dir = dir;
 		this.reserve = reserve;
 	}
 
 	/** Refuses (507) unless {@code bytes} more leave the reserve free. */
-	void require(long bytes) {
+	public void require(long bytes) {
 		long usable;
 		try {
 			usable = this.space.usableBytes(this.dir);
@@ -53,7 +53,7 @@ final class DiskGuard {
 	}
 
 	/** {@code out}, checking the free space every {@link #CHECK_INTERVAL} bytes. */
-	OutputStream watch(OutputStream out) {
+	public OutputStream watch(OutputStream out) {
 		return new FilterOutputStream(out) {
 
 			private long sinceCheck;
@@ -76,14 +76,14 @@ final class DiskGuard {
 		};
 	}
 
-	static ApiException insufficientStorage() {
+	public static ApiException insufficientStorage() {
 		return new ApiException(ProblemType.INSUFFICIENT_STORAGE,
 				"Not enough disk space to store this upload; nothing was stored. Retry later or ask an operator"
 						+ " to free space");
 	}
 
 	/** Whether this failure, or one of its causes, is a full disk or quota. */
-	static boolean isDiskFull(Throwable failure) {
+	public static boolean isDiskFull(Throwable failure) {
 		for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
 			String message = cause.getMessage();
 			if (cause instanceof IOException && message != null) {

@@ -1,4 +1,4 @@
-package com.acme.finetune.dataset;
+package com.acme.finetune.dataset.intake;
 
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
+import com.acme.finetune.dataset.TestArchives;
 import com.acme.finetune.web.ApiException;
 import com.acme.finetune.web.ProblemType;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;

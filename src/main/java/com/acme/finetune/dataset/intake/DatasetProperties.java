@@ -1,4 +1,4 @@
-package com.acme.finetune.dataset;
+package com.acme.finetune.dataset.intake;
 
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
@@ -30,7 +30,7 @@ import jakarta.validation.constraints.Min;
  */
 @Validated
 @ConfigurationProperties("app.datasets")
-record DatasetProperties(@Min(1) @DefaultValue("100000") int maxEntries,
+public record DatasetProperties(@Min(1) @DefaultValue("100000") int maxEntries,
 		@Min(1) @DefaultValue("10737418240") long maxTotalUncompressedBytes,
 		@Min(1) @DefaultValue("100") int maxCompressionRatio, @Min(0) @DefaultValue("1048576") long ratioThresholdBytes,
 		@Min(1) @DefaultValue("50000000") long maxPixels, @Min(1) @DefaultValue("2") int minImagesPerClass,
