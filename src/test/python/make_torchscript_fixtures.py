@@ -12,6 +12,8 @@ Run with Debian's PyTorch (apt-get install -y python3-torch python3-torchvision)
   eval mode, mapping images to a 16-d vector: an uploaded backbone with fewer stages.
 - tiny-backbone-scripted.pt: the same network scripted (torch.jit.script), whose BatchNorm
   follows the training flag, so it updates statistics when run in training mode.
+- tiny-off-block-convs.pt: two traced 3x3 convolutions, 24 -> 40 -> 24 channels (off oneDNN's
+  16-channel blocks), for TorchScriptConvolutions.layoutGuard.
 - tiny-backbone-shortcut.pt / tiny-backbone-shortcut-scripted.pt: a feature extractor with a
   ResNet-style strided 1x1 shortcut and a strided unpadded 2x2 convolution (128-d output),
   traced and scripted, for the rewrite of strided 1x1 convolutions (TorchScriptConvolutions).
@@ -111,3 +113,20 @@ torch.jit.trace(shortcut.eval(), dummy).save(os.path.join(out, "tiny-backbone-sh
 print("tiny-backbone-shortcut.pt", tuple(shortcut(dummy).shape))
 torch.jit.script(shortcut.eval()).save(os.path.join(out, "tiny-backbone-shortcut-scripted.pt"))
 print("tiny-backbone-shortcut-scripted.pt")
+
+
+class OffBlocks(nn.Module):
+    """3x3 convolutions with channel counts off oneDNN's 16-channel blocks (24 -> 40 -> 24)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(24, 40, 3, 1, 1, bias=False)
+        self.conv2 = nn.Conv2d(40, 24, 3, 2, 1, bias=False)
+
+    def forward(self, x):
+        return self.conv2(self.conv1(x))
+
+
+torch.manual_seed(2)
+torch.jit.trace(OffBlocks().eval(), torch.randn(2, 24, 8, 8)).save(os.path.join(out, "tiny-off-block-convs.pt"))
+print("tiny-off-block-convs.pt")

@@ -13,7 +13,6 @@ import org.junit.jupiter.api.io.TempDir;
 
 import com.acme.finetune.training.Hyperparameters.Optimizer;
 import com.acme.finetune.training.TrainingRequest.BatchNormMode;
-import com.acme.finetune.training.nn.CpuLayout;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -32,20 +31,6 @@ class DefaultRecipeMatrixTests {
 	static TrainingData digits;
 
 	static List<BaseModel> bases = new ArrayList<>();
-
-	/**
-	 * Combinations that fail on CPUs that report no cache sizes, left out there so the
-	 * rest stays checked: both traced TorchScript fixtures trained from their stem
-	 * (BatchNorm fixed by the trace) turned NaN within 3 steps in some runs and not in
-	 * others, with the same seed, on the AMD VM kind without cache topology (also with
-	 * the graph executor's optimisation off). On an Intel VM that reports its caches they
-	 * passed every run (this test 5 of 5, the two combinations alone 6 of 6), which
-	 * points at oneDNN kernels that size their blocks from the caches (they computed
-	 * wrong values there before, see CpuLayout); not proven, as that VM kind was not at
-	 * hand.
-	 */
-	static final List<String> KNOWN_FAILURES = CpuLayout.CACHES_REPORTED ? List.of()
-			: List.of("tiny-partial upTo none", "resnet50-imagenet upTo none");
 
 	@BeforeAll
 	static void prepare() throws IOException {
@@ -74,9 +59,6 @@ class DefaultRecipeMatrixTests {
 		for (BaseModel base : bases) {
 			for (Stage upTo : Stage.values()) {
 				String name = base.id() + " upTo " + upTo.id();
-				if (KNOWN_FAILURES.contains(name)) {
-					continue;
-				}
 				try {
 					TrainingResult result = new FineTuner().train(new TrainingRequest(base, upTo, BatchNormMode.AUTO,
 							hp, "cpu", dir.resolve("m").resolve(base.id().replace(':', '-') + "-" + upTo.id()),

@@ -86,14 +86,15 @@ public class ArtifactBlockFactory implements BlockFactory {
 	}
 
 	/**
-	 * A backbone that will be trained gets its strided 1x1 convolutions rewritten first
-	 * ({@link TorchScriptConvolutions}). Every TorchScript file this service runs passes
-	 * through here or {@link #loadModule}: nothing outside {@link TorchScriptPolicy}'s
-	 * allow-list reaches libtorch.
+	 * A backbone that will be trained gets its strided 1x1 convolutions rewritten first,
+	 * and on CPUs that report no cache sizes every backbone gets its convolutions' input
+	 * layouts guarded ({@link TorchScriptConvolutions}). Every TorchScript file this
+	 * service runs passes through here or {@link #loadModule}: nothing outside
+	 * {@link TorchScriptPolicy}'s allow-list reaches libtorch.
 	 * @throws UnsafeTorchScriptException if the file's code is not allowed
 	 */
 	public static PtSymbolBlock loadBackbone(NDManager manager, Path file, boolean trainable) throws IOException {
-		Path rewritten = trainable ? TorchScriptConvolutions.unitStrideCopy(file) : null;
+		Path rewritten = TorchScriptConvolutions.rewrittenCopy(file, trainable, !CpuLayout.CACHES_REPORTED);
 		try {
 			return loadModule(manager, (rewritten != null) ? rewritten : file, trainable);
 		}

@@ -10,6 +10,7 @@ import java.util.Enumeration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.zip.CRC32;
@@ -18,21 +19,35 @@ import java.util.zip.ZipFile;
 import java.util.zip.ZipOutputStream;
 
 /**
- * Rewrites the strided, unpadded convolutions of a TorchScript file so that, when their
- * kernel is 1x1 (a ResNet's downsampling shortcut), they take every {@code stride}-th
- * pixel first and then run with unit stride: the same values, computed by other oneDNN
- * kernels.
+ * Rewrites the convolutions of a TorchScript file around two oneDNN 3.7 defects, keeping
+ * what they compute.
  *
  * <p>
- * Why: the same oneDNN fault {@link PointwiseConv2d} avoids for the built-in ResNet-50.
- * The input gradient of a strided 1x1 convolution goes through oneDNN 3.7's brgemm
- * kernels, which kill the process with SIGFPE on some CPUs, so fine-tuning the
+ * Strided 1x1 convolutions ({@link #rewrite}): when their kernel is 1x1 (a ResNet's
+ * downsampling shortcut), they take every {@code stride}-th pixel first and then run with
+ * unit stride. The same oneDNN fault {@link PointwiseConv2d} avoids for the built-in
+ * ResNet-50: the input gradient of a strided 1x1 convolution goes through oneDNN 3.7's
+ * brgemm kernels, which kill the process with SIGFPE on some CPUs, so fine-tuning the
  * layer3/layer4 of a TorchScript ResNet-50 (uploaded, or {@code resnet50-imagenet})
- * crashed there. TorchScript code spells every convolution out with its constants: traces
- * as {@code torch._convolution(x, weight, bias, [s, s], [0, 0], [1, 1], False, ...)},
+ * crashed there. Done for backbones that will be trained.
+ *
+ * <p>
+ * Channel counts off oneDNN's 16-channel blocks ({@link #layoutGuard}): on CPUs that
+ * report no cache sizes ({@link CpuLayout#CACHES_REPORTED}) oneDNN's blocked (NCHW input)
+ * kernels for 3x3 and larger convolutions compute wrong outputs when the input channels
+ * are not a multiple of 16 (24 or 40, as in MobileNets and EfficientNets; batches over
+ * one) and wrong input gradients when the output channels are not; 0.2-0.5 relative
+ * error, sometimes NaN, measured against a direct computation on a 2-core AMD EPYC VM. On
+ * channels-last input the same convolutions run on other kernels and are right, so those
+ * convolutions get channels-last input and every other one plain NCHW (oneDNN's
+ * channels-last 1x1 kernels fault there). Done for every backbone loaded on such a CPU.
+ *
+ * <p>
+ * TorchScript code spells every convolution out with its constants: traces as
+ * {@code torch._convolution(x, weight, bias, [s, s], [0, 0], [1, 1], False, ...)},
  * scripted modules as {@code torch.conv2d(x, weight, bias, [s, s], [0, 0], [1, 1])}. The
- * kernel size is a property of the weight, so the rewrite tests it at run time and leaves
- * every other convolution as it was.
+ * kernel size and channel counts are properties of the weight, so the rewritten code
+ * tests them at run time and leaves every other convolution as it was.
  */
 public final class TorchScriptConvolutions {
 
@@ -43,7 +58,29 @@ public final class TorchScriptConvolutions {
 		.compile("(torch\\._convolution|torch\\.conv2d)\\((\\w+), (\\w+), (\\w+), "
 				+ "\\[(\\d+), (\\d+)\\], (\\[0, 0\\], \\[1, 1\\](?:, False, \\[0, 0\\], 1, |\\)|, 1\\)))");
 
+	/** The start of a convolution call, traced or scripted spelling. */
+	private static final Pattern CONVOLUTION = Pattern.compile("(torch\\._convolution|torch\\.conv2d)\\(");
+
+	/** An identifier after the input argument: the weight. */
+	private static final Pattern WEIGHT = Pattern.compile("\\s*(\\w+),");
+
 	private TorchScriptConvolutions() {
+	}
+
+	/**
+	 * A rewritten copy of {@code file} in the temporary directory (the caller deletes
+	 * it), or {@code null} when nothing needed rewriting.
+	 * @param trainable whether the backbone will be trained ({@link #rewrite})
+	 * @param guardLayouts whether to add {@link #layoutGuard}
+	 */
+	public static Path rewrittenCopy(Path file, boolean trainable, boolean guardLayouts) throws IOException {
+		if (!trainable && !guardLayouts) {
+			return null;
+		}
+		return copy(file, (code) -> {
+			String rewritten = trainable ? rewrite(code) : code;
+			return guardLayouts ? layoutGuard(rewritten) : rewritten;
+		});
 	}
 
 	/**
@@ -51,6 +88,10 @@ public final class TorchScriptConvolutions {
 	 * it), or {@code null} when the file has no strided unpadded convolution.
 	 */
 	public static Path unitStrideCopy(Path file) throws IOException {
+		return copy(file, TorchScriptConvolutions::rewrite);
+	}
+
+	private static Path copy(Path file, UnaryOperator<String> rewriter) throws IOException {
 		Map<String, byte[]> edited = new HashMap<>();
 		Path target = Files.createTempFile("unit-stride-", ".pt");
 		boolean done = false;
@@ -65,7 +106,7 @@ public final class TorchScriptConvolutions {
 				entries.add(entry);
 				if (isCode(entry.getName())) {
 					String code = read(in, entry);
-					String rewritten = rewrite(code);
+					String rewritten = rewriter.apply(code);
 					if (!rewritten.equals(code)) {
 						edited.put(entry.getName(), rewritten.getBytes(StandardCharsets.UTF_8));
 					}
@@ -118,6 +159,67 @@ public final class TorchScriptConvolutions {
 		}
 		m.appendTail(out);
 		return out.toString();
+	}
+
+	/**
+	 * The TorchScript source with every convolution's input in the layout whose oneDNN
+	 * kernels compute it right on CPUs that report no cache sizes: channels-last for a
+	 * 2-d convolution, not depthwise, with a kernel over 1x1 and output channels, or more
+	 * than 4 input channels, off multiples of 16; contiguous NCHW for every other one.
+	 */
+	public static String layoutGuard(String code) {
+		StringBuilder out = new StringBuilder();
+		Matcher call = CONVOLUTION.matcher(code);
+		int done = 0;
+		while (call.find(done)) {
+			int start = call.end();
+			int end = firstArgumentEnd(code, start);
+			Matcher weight = (end < 0) ? null : WEIGHT.matcher(code).region(end + 1, code.length());
+			if (weight == null || !weight.lookingAt()) {
+				out.append(code, done, start);
+				done = start;
+				continue;
+			}
+			String x = "(" + code.substring(start, end) + ")";
+			String w = weight.group(1);
+			String offBlocks = w + ".dim() == 4 and " + w + ".size(1) > 1 and " + w + ".size(2) > 1 and (" + w
+					+ ".size(0) % 16 != 0 or (" + w + ".size(1) % 16 != 0 and " + w + ".size(1) > 4))";
+			out.append(code, done, start)
+				.append("torch.contiguous(")
+				.append(x)
+				.append(", memory_format=2) if ")
+				.append(offBlocks)
+				.append(" else torch.contiguous(")
+				.append(x)
+				.append(")");
+			done = end;
+		}
+		out.append(code, done, code.length());
+		return out.toString();
+	}
+
+	/** The index of the comma that ends the argument starting at {@code start}, or -1. */
+	private static int firstArgumentEnd(String code, int start) {
+		int depth = 0;
+		for (int i = start; i < code.length(); i++) {
+			char c = code.charAt(i);
+			if (c == '(' || c == '[') {
+				depth++;
+			}
+			else if (c == ')' || c == ']') {
+				if (depth == 0) {
+					return -1;
+				}
+				depth--;
+			}
+			else if (c == ',' && depth == 0) {
+				return i;
+			}
+			else if (c == '\n') {
+				return -1;
+			}
+		}
+		return -1;
 	}
 
 	private static boolean isCode(String name) {
