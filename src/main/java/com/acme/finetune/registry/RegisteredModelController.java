@@ -76,6 +76,10 @@ class RegisteredModelController {
 
 	private final RegisteredModels registry;
 
+	private final RegistryQueries queries;
+
+	private final RegistryAliases aliases;
+
 	private final ModelPredictions predictions;
 
 	private final ModelExplanations explanations;
@@ -88,10 +92,13 @@ class RegisteredModelController {
 
 	private final ETags etags;
 
-	RegisteredModelController(RegisteredModels registry, ModelPredictions predictions, ModelExplanations explanations,
-			RegistryMetrics metrics, IdempotencyKeys idempotency, ObjectMapper json, ETags etags) {
+	RegisteredModelController(RegisteredModels registry, RegistryQueries queries, RegistryAliases aliases,
+			ModelPredictions predictions, ModelExplanations explanations, RegistryMetrics metrics,
+			IdempotencyKeys idempotency, ObjectMapper json, ETags etags) {
 		this.etags = etags;
 		this.registry = registry;
+		this.queries = queries;
+		this.aliases = aliases;
 		this.predictions = predictions;
 		this.explanations = explanations;
 		this.metrics = metrics;
@@ -124,7 +131,7 @@ class RegisteredModelController {
 	ResponseEntity<PageResponse<RegisteredModelSummary>> list(@RequestParam(defaultValue = "0") int page,
 			@RequestParam(defaultValue = "20") int size, @RequestParam(required = false) String sort,
 			@RequestParam(required = false) String pageToken) {
-		return this.etags.ok(this.registry.list(Paging.of(NAMES, "", page, size, sort, pageToken)));
+		return this.etags.ok(this.queries.list(Paging.of(NAMES, "", page, size, sort, pageToken)));
 	}
 
 	@Operation(summary = "A registered model with its versions (metrics, lineage) and aliases")
@@ -136,7 +143,7 @@ class RegisteredModelController {
 			content = @Content(mediaType = "application/problem+json", schema = @Schema(ref = PROBLEM)))
 	@GetMapping("/{name}")
 	ResponseEntity<RegisteredModelView> get(@PathVariable String name) {
-		return this.etags.ok(this.registry.get(name));
+		return this.etags.ok(this.queries.get(name));
 	}
 
 	/**
@@ -196,7 +203,7 @@ class RegisteredModelController {
 	ResponseEntity<VersionView> register(@PathVariable String name, @Valid @RequestBody NewVersion body,
 			@RequestHeader(name = IdempotencyKeys.HEADER, required = false) String idempotencyKey,
 			HttpServletRequest request) {
-		RegisteredModels.checkName(name);
+		RegistryChecks.checkName(name);
 		Registration registration = new Registration(name, body.aliases(), body.description(), body.tags());
 		String canonical = name + " " + this.json.writeValueAsString(body);
 		String actor = CallerIdentity.of(request);
@@ -204,7 +211,7 @@ class RegisteredModelController {
 				(claim) -> this.registry
 					.register(registration, body.modelId(), RegisteredModels.SOURCE_API, actor, claim::complete)
 					.versionId(),
-				this.registry::version);
+				this.queries::version);
 		return ResponseEntity
 			.created(URI.create("/api/v1/registered-models/" + name + "/versions/" + version.version()))
 			.body(version);
@@ -222,7 +229,7 @@ class RegisteredModelController {
 			@RequestParam(defaultValue = "0") int page, @RequestParam(defaultValue = "20") int size,
 			@RequestParam(required = false) String sort, @RequestParam(required = false) String pageToken) {
 		return this.etags
-			.ok(this.registry.versions(name, Paging.of(VERSIONS, "name=" + name, page, size, sort, pageToken)));
+			.ok(this.queries.versions(name, Paging.of(VERSIONS, "name=" + name, page, size, sort, pageToken)));
 	}
 
 	@Operation(summary = "One version")
@@ -234,7 +241,7 @@ class RegisteredModelController {
 			content = @Content(mediaType = "application/problem+json", schema = @Schema(ref = PROBLEM)))
 	@GetMapping("/{name}/versions/{version}")
 	ResponseEntity<VersionView> version(@PathVariable String name, @PathVariable int version) {
-		return this.etags.ok(this.registry.version(name, version));
+		return this.etags.ok(this.queries.version(name, version));
 	}
 
 	/** Unregisters a version (the model stays); 409 while an alias points to it. */
@@ -265,7 +272,7 @@ class RegisteredModelController {
 			content = @Content(mediaType = "application/problem+json", schema = @Schema(ref = PROBLEM)))
 	@GetMapping("/{name}/aliases")
 	ResponseEntity<List<AliasView>> aliases(@PathVariable String name) {
-		return this.etags.ok(this.registry.aliases(name));
+		return this.etags.ok(this.queries.aliases(name));
 	}
 
 	@Operation(summary = "Where an alias points",
@@ -278,7 +285,7 @@ class RegisteredModelController {
 			content = @Content(mediaType = "application/problem+json", schema = @Schema(ref = PROBLEM)))
 	@GetMapping("/{name}/aliases/{alias}")
 	ResponseEntity<AliasView> alias(@PathVariable String name, @PathVariable String alias) {
-		return this.etags.ok(this.registry.alias(name, alias));
+		return this.etags.ok(this.queries.alias(name, alias));
 	}
 
 	/**
@@ -299,7 +306,7 @@ class RegisteredModelController {
 			@RequestHeader(name = HttpHeaders.IF_MATCH, required = false) String ifMatch,
 			@RequestHeader(name = HttpHeaders.IF_NONE_MATCH, required = false) String ifNoneMatch,
 			HttpServletRequest request) {
-		return this.etags.ok(this.registry.moveAlias(name, alias, body.version(), CallerIdentity.of(request),
+		return this.etags.ok(this.aliases.moveAlias(name, alias, body.version(), CallerIdentity.of(request),
 				(current) -> this.etags.check(ifMatch, ifNoneMatch, current)));
 	}
 
@@ -313,7 +320,7 @@ class RegisteredModelController {
 	@DeleteMapping("/{name}/aliases/{alias}")
 	ResponseEntity<Void> deleteAlias(@PathVariable String name, @PathVariable String alias,
 			@RequestHeader(name = HttpHeaders.IF_MATCH, required = false) String ifMatch, HttpServletRequest request) {
-		this.registry.deleteAlias(name, alias, CallerIdentity.of(request),
+		this.aliases.deleteAlias(name, alias, CallerIdentity.of(request),
 				(current) -> this.etags.checkIfMatch(ifMatch, current));
 		return ResponseEntity.noContent().build();
 	}
@@ -331,7 +338,7 @@ class RegisteredModelController {
 	ResponseEntity<PageResponse<AliasMove>> history(@PathVariable String name, @PathVariable String alias,
 			@RequestParam(defaultValue = "0") int page, @RequestParam(defaultValue = "50") int size,
 			@RequestParam(required = false) String pageToken) {
-		return this.etags.ok(this.registry.history(name, alias,
+		return this.etags.ok(this.queries.history(name, alias,
 				Paging.of(HISTORY, "name=" + name + "&alias=" + alias, page, size, null, pageToken)));
 	}
 

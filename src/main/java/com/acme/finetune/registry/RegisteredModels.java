@@ -7,7 +7,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.TreeMap;
 import java.util.UUID;
 import java.util.function.Consumer;
 import java.util.stream.Collectors;
@@ -15,32 +14,34 @@ import java.util.stream.Collectors;
 import com.acme.finetune.model.ModelCatalog;
 import com.acme.finetune.model.ModelRegistrations;
 import com.acme.finetune.model.ModelView;
-import com.acme.finetune.registry.RegistryViews.AliasMove;
-import com.acme.finetune.registry.RegistryViews.AliasView;
-import com.acme.finetune.registry.RegistryViews.Lineage;
-import com.acme.finetune.registry.RegistryViews.RegisteredModelSummary;
 import com.acme.finetune.registry.RegistryViews.RegisteredModelView;
-import com.acme.finetune.registry.RegistryViews.VersionView;
 import com.acme.finetune.web.ApiException;
-import com.acme.finetune.web.PageResponse;
-import com.acme.finetune.web.Paging;
 import com.acme.finetune.web.ProblemType;
-import tools.jackson.core.type.TypeReference;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.ObjectMapper;
 
 import org.springframework.dao.DataIntegrityViolationException;
-import org.springframework.data.jpa.domain.Specification;
 import org.springframework.stereotype.Service;
 import org.springframework.transaction.TransactionDefinition;
 import org.springframework.transaction.annotation.Transactional;
 import org.springframework.transaction.support.TransactionTemplate;
 
+import static com.acme.finetune.registry.RegistryChecks.aliasNotFound;
+import static com.acme.finetune.registry.RegistryChecks.checkAlias;
+import static com.acme.finetune.registry.RegistryChecks.checkName;
+import static com.acme.finetune.registry.RegistryChecks.checked;
+import static com.acme.finetune.registry.RegistryChecks.invalid;
+import static com.acme.finetune.registry.RegistryChecks.notFound;
+import static com.acme.finetune.registry.RegistryChecks.versionNotFound;
+import static com.acme.finetune.registry.RegistryChecks.violation;
+
 /**
  * The model registry: names with numbered versions (each a model) and movable aliases.
  * Every write to a name runs in one transaction that first locks the name's row, so
  * version numbers are handed out once and an alias move is atomic: a request resolves an
- * alias either before or after it, never halfway. Every alias move is recorded.
+ * alias either before or after it, never halfway. Every alias move is recorded. Moving
+ * and removing aliases is {@link RegistryAliases}', the API's reads are
+ * {@link RegistryQueries}'.
  */
 @Service
 public class RegisteredModels implements ModelRegistrations {
@@ -66,8 +67,13 @@ public class RegisteredModels implements ModelRegistrations {
 	/** Creates names in their own transaction, committed before versions are added. */
 	private final TransactionTemplate separately;
 
+	private final RegistryAliases registryAliases;
+
+	private final RegistryViewAssembler assembler;
+
 	RegisteredModels(RegisteredModelRepository names, VersionRepository versions, AliasRepository aliases,
-			AliasEventRepository events, ModelCatalog models, ObjectMapper json, TransactionTemplate transaction) {
+			AliasEventRepository events, ModelCatalog models, ObjectMapper json, TransactionTemplate transaction,
+			RegistryAliases registryAliases, RegistryViewAssembler assembler) {
 		this.names = names;
 		this.versions = versions;
 		this.aliases = aliases;
@@ -77,6 +83,8 @@ public class RegisteredModels implements ModelRegistrations {
 		this.transaction = transaction;
 		this.separately = new TransactionTemplate(transaction.getTransactionManager());
 		this.separately.setPropagationBehavior(TransactionDefinition.PROPAGATION_REQUIRES_NEW);
+		this.registryAliases = registryAliases;
+		this.assembler = assembler;
 	}
 
 	/** A new version. */
@@ -155,7 +163,7 @@ public class RegisteredModels implements ModelRegistrations {
 			name.description = registration.description();
 		}
 		if (registration.tags() != null && !registration.tags().isEmpty()) {
-			Map<String, String> tags = tags(name);
+			Map<String, String> tags = this.assembler.tags(name);
 			tags.putAll(registration.tags());
 			name.tags = this.json.writeValueAsString(tags);
 		}
@@ -172,7 +180,7 @@ public class RegisteredModels implements ModelRegistrations {
 		this.names.saveAndFlush(name);
 		this.versions.saveAndFlush(version);
 		for (String alias : registration.aliases()) {
-			move(name, alias, version.version, actor, now);
+			this.registryAliases.move(name, alias, version.version, actor, now);
 		}
 		return new Registered(version.id, name.name, version.version);
 	}
@@ -202,8 +210,8 @@ public class RegisteredModels implements ModelRegistrations {
 			errors.add(violation("tags", "must be an object or null"));
 		}
 		RegisteredModelEntity entity = this.names.lock(name).orElseThrow(() -> notFound(name));
-		precondition.accept(view(entity));
-		Map<String, String> merged = tags(entity);
+		precondition.accept(this.assembler.view(entity));
+		Map<String, String> merged = this.assembler.tags(entity);
 		if (tags != null && tags.isNull()) {
 			merged.clear();
 		}
@@ -231,7 +239,7 @@ public class RegisteredModels implements ModelRegistrations {
 		entity.tags = this.json.writeValueAsString(merged);
 		entity.updatedAt = Instant.now();
 		this.names.saveAndFlush(entity);
-		return view(entity);
+		return this.assembler.view(entity);
 	}
 
 	/**
@@ -242,7 +250,7 @@ public class RegisteredModels implements ModelRegistrations {
 	void delete(String name, boolean force, Consumer<Object> precondition) {
 		checkName(name);
 		RegisteredModelEntity entity = this.names.lock(name).orElseThrow(() -> notFound(name));
-		precondition.accept(view(entity));
+		precondition.accept(this.assembler.view(entity));
 		List<AliasEntity> current = this.aliases.findByNameOrderByAlias(name);
 		if (!current.isEmpty() && !force) {
 			throw new ApiException(ProblemType.ALIASED_MODEL,
@@ -264,7 +272,7 @@ public class RegisteredModels implements ModelRegistrations {
 		RegisteredModelEntity entity = this.names.lock(name).orElseThrow(() -> notFound(name));
 		VersionEntity row = this.versions.findByNameAndVersion(name, version)
 			.orElseThrow(() -> versionNotFound(name, version));
-		precondition.accept(versionViews(List.of(row)).get(0));
+		precondition.accept(this.assembler.versionViews(List.of(row)).get(0));
 		List<AliasEntity> pointing = this.aliases.findByNameAndVersion(name, version);
 		if (!pointing.isEmpty()) {
 			throw new ApiException(ProblemType.ALIASED_MODEL,
@@ -277,173 +285,7 @@ public class RegisteredModels implements ModelRegistrations {
 		this.names.saveAndFlush(entity);
 	}
 
-	/**
-	 * Points {@code alias} at {@code version}, atomically, recording the move.
-	 * @param precondition checks the alias as it is (null when it does not exist yet)
-	 * under the name's lock, so two moves that read the same alias cannot both win
-	 */
-	@Transactional
-	AliasView moveAlias(String name, String alias, int version, String actor, Consumer<Object> precondition) {
-		checkName(name);
-		checkAlias(alias);
-		RegisteredModelEntity entity = this.names.lock(name).orElseThrow(() -> notFound(name));
-		precondition.accept(this.aliases.findById(new AliasEntity.Key(name, alias))
-			.map((a) -> aliasViews(List.of(a)).get(0))
-			.orElse(null));
-		if (this.versions.findByNameAndVersion(name, version).isEmpty()) {
-			throw invalid("version", "version " + version + " of " + name + " does not exist");
-		}
-		AliasEntity moved = move(entity, alias, version, actor, Instant.now());
-		return aliasViews(List.of(moved)).get(0);
-	}
-
-	/** Removes an alias, recording it. */
-	@Transactional
-	void deleteAlias(String name, String alias, String actor, Consumer<Object> precondition) {
-		checkName(name);
-		checkAlias(alias);
-		RegisteredModelEntity entity = this.names.lock(name).orElseThrow(() -> notFound(name));
-		AliasEntity current = this.aliases.findById(new AliasEntity.Key(name, alias))
-			.orElseThrow(() -> aliasNotFound(name, alias));
-		precondition.accept(aliasViews(List.of(current)).get(0));
-		Instant now = Instant.now();
-		this.aliases.delete(current);
-		record(name, alias, current.version, null, actor, now);
-		entity.updatedAt = now;
-		this.names.saveAndFlush(entity);
-	}
-
-	/**
-	 * Under the name's lock: sets the alias and records the move unless it is a no-op.
-	 */
-	private AliasEntity move(RegisteredModelEntity name, String alias, int version, String actor, Instant now) {
-		AliasEntity current = this.aliases.findById(new AliasEntity.Key(name.name, alias)).orElse(null);
-		if (current != null && current.version == version) {
-			return current;
-		}
-		AliasEntity row = (current != null) ? current : new AliasEntity();
-		Integer from = (current != null) ? current.version : null;
-		row.name = name.name;
-		row.alias = alias;
-		row.version = version;
-		row.previousVersion = from;
-		row.updatedBy = actor;
-		row.updatedAt = now;
-		this.aliases.saveAndFlush(row);
-		record(name.name, alias, from, version, actor, now);
-		name.updatedAt = now;
-		this.names.saveAndFlush(name);
-		return row;
-	}
-
-	private void record(String name, String alias, Integer from, Integer to, String actor, Instant now) {
-		AliasEventEntity event = new AliasEventEntity();
-		event.name = name;
-		event.alias = alias;
-		event.fromVersion = from;
-		event.toVersion = to;
-		event.actor = actor;
-		event.createdAt = now;
-		this.events.save(event);
-	}
-
-	// ---- reads
-
-	@Transactional(readOnly = true)
-	PageResponse<RegisteredModelSummary> list(Paging paging) {
-		Paging.Window<RegisteredModelEntity> page = paging.read(this.names, Specification.unrestricted(),
-				(e) -> Map.of("name", e.name, "createdAt", e.createdAt));
-		List<String> pageNames = page.content().stream().map((e) -> e.name).toList();
-		Map<String, Object[]> counts = new LinkedHashMap<>();
-		Map<String, List<AliasEntity>> aliasesByName = new LinkedHashMap<>();
-		if (!pageNames.isEmpty()) {
-			this.versions.latestAndCount(pageNames).forEach((row) -> counts.put((String) row[0], row));
-			this.aliases.findByNameInOrderByAlias(pageNames)
-				.forEach((a) -> aliasesByName.computeIfAbsent(a.name, (n) -> new ArrayList<>()).add(a));
-		}
-		List<AliasEntity> allAliases = aliasesByName.values().stream().flatMap(List::stream).toList();
-		Map<String, AliasView> aliasViews = new LinkedHashMap<>();
-		List<AliasView> views = aliasViews(allAliases);
-		for (int i = 0; i < allAliases.size(); i++) {
-			aliasViews.put(allAliases.get(i).name + "@" + allAliases.get(i).alias, views.get(i));
-		}
-		return page.map((e) -> {
-			Object[] c = counts.get(e.name);
-			List<AliasView> own = aliasesByName.getOrDefault(e.name, List.of())
-				.stream()
-				.map((a) -> aliasViews.get(a.name + "@" + a.alias))
-				.toList();
-			return new RegisteredModelSummary(e.name, e.description, tags(e),
-					(c != null) ? ((Number) c[1]).intValue() : null, (c != null) ? ((Number) c[2]).longValue() : 0, own,
-					e.createdAt, e.updatedAt);
-		});
-	}
-
-	@Transactional(readOnly = true)
-	RegisteredModelView get(String name) {
-		checkName(name);
-		return view(this.names.findById(name).orElseThrow(() -> notFound(name)));
-	}
-
-	@Transactional(readOnly = true)
-	PageResponse<VersionView> versions(String name, Paging paging) {
-		checkName(name);
-		requireName(name);
-		Paging.Window<VersionEntity> page = paging.read(this.versions,
-				(root, query, cb) -> cb.equal(root.get("name"), name),
-				(e) -> Map.of("version", e.version, "createdAt", e.createdAt));
-		return page.withItems(versionViews(page.content()));
-	}
-
-	@Transactional(readOnly = true)
-	VersionView version(String name, int version) {
-		checkName(name);
-		requireName(name);
-		return versionViews(List
-			.of(this.versions.findByNameAndVersion(name, version).orElseThrow(() -> versionNotFound(name, version))))
-			.get(0);
-	}
-
-	@Transactional(readOnly = true)
-	VersionView version(UUID versionId) {
-		return versionViews(List.of(this.versions.findById(versionId)
-			.orElseThrow(() -> ApiException.notFound("Registered model version", versionId)))).get(0);
-	}
-
-	@Transactional(readOnly = true)
-	List<AliasView> aliases(String name) {
-		checkName(name);
-		requireName(name);
-		return aliasViews(this.aliases.findByNameOrderByAlias(name));
-	}
-
-	@Transactional(readOnly = true)
-	AliasView alias(String name, String alias) {
-		checkName(name);
-		checkAlias(alias);
-		requireName(name);
-		return aliasViews(List
-			.of(this.aliases.findById(new AliasEntity.Key(name, alias)).orElseThrow(() -> aliasNotFound(name, alias))))
-			.get(0);
-	}
-
-	/**
-	 * Every move of an alias, newest first; also after the alias was deleted, as long as
-	 * the registered model exists.
-	 */
-	@Transactional(readOnly = true)
-	PageResponse<AliasMove> history(String name, String alias, Paging paging) {
-		checkName(name);
-		checkAlias(alias);
-		requireName(name);
-		if (!this.events.existsByNameAndAlias(name, alias)) {
-			throw aliasNotFound(name, alias);
-		}
-		Specification<AliasEventEntity> filter = (root, query, cb) -> cb.and(cb.equal(root.get("name"), name),
-				cb.equal(root.get("alias"), alias));
-		return paging.read(this.events, filter, (e) -> Map.of("id", e.id))
-			.map((e) -> new AliasMove(e.alias, e.fromVersion, e.toVersion, e.actor, e.createdAt));
-	}
+	// ---- resolving a name for a request
 
 	/** The version an alias points to now (one read: a move is visible at once). */
 	@Transactional(readOnly = true)
@@ -451,7 +293,7 @@ public class RegisteredModels implements ModelRegistrations {
 		checkName(name);
 		checkAlias(alias);
 		AliasEntity row = this.aliases.findById(new AliasEntity.Key(name, alias)).orElseThrow(() -> {
-			requireName(name);
+			this.assembler.requireName(name);
 			return aliasNotFound(name, alias);
 		});
 		return resolveVersion(name, row.version);
@@ -461,7 +303,7 @@ public class RegisteredModels implements ModelRegistrations {
 	Target resolveVersion(String name, int version) {
 		checkName(name);
 		VersionEntity row = this.versions.findByNameAndVersion(name, version).orElseThrow(() -> {
-			requireName(name);
+			this.assembler.requireName(name);
 			return versionNotFound(name, version);
 		});
 		return new Target(name, version, row.modelId);
@@ -495,107 +337,10 @@ public class RegisteredModels implements ModelRegistrations {
 			.collect(Collectors.joining(", ")) + ")");
 	}
 
-	// ---- views
-
-	private RegisteredModelView view(RegisteredModelEntity e) {
-		List<VersionView> all = versionViews(this.versions.findByNameOrderByVersionDesc(e.name));
-		return new RegisteredModelView(e.name, e.description, tags(e), all.isEmpty() ? null : all.get(0).version(),
-				aliasViews(this.aliases.findByNameOrderByAlias(e.name)), all, e.createdAt, e.updatedAt);
-	}
-
-	private List<VersionView> versionViews(List<VersionEntity> rows) {
-		Map<UUID, ModelView> byId = this.models.findAll(rows.stream().map((v) -> v.modelId).toList());
-		Map<String, List<AliasEntity>> aliasesByName = new LinkedHashMap<>();
-		List<VersionView> views = new ArrayList<>(rows.size());
-		for (VersionEntity v : rows) {
-			List<String> own = aliasesByName.computeIfAbsent(v.name, this.aliases::findByNameOrderByAlias)
-				.stream()
-				.filter((a) -> a.version == v.version)
-				.map((a) -> a.alias)
-				.toList();
-			ModelView model = byId.get(v.modelId);
-			Map<String, Object> metrics = null;
-			Lineage lineage = null;
-			if (model != null) {
-				metrics = new LinkedHashMap<>(model.metrics());
-				metrics.remove("confusionMatrix");
-				lineage = new Lineage(model.jobId(), model.dataset(), model.baseModel(), model.backbone());
-			}
-			views.add(new VersionView(v.name, v.version, v.modelId, own, v.source, v.registeredBy, v.createdAt, metrics,
-					lineage));
-		}
-		return views;
-	}
-
-	private List<AliasView> aliasViews(List<AliasEntity> rows) {
-		List<AliasView> views = new ArrayList<>(rows.size());
-		for (AliasEntity a : rows) {
-			UUID modelId = this.versions.findByNameAndVersion(a.name, a.version).map((v) -> v.modelId).orElse(null);
-			views.add(new AliasView(a.alias, a.version, modelId, a.previousVersion, a.updatedBy, a.updatedAt));
-		}
-		return views;
-	}
-
-	private Map<String, String> tags(RegisteredModelEntity e) {
-		return new TreeMap<>(this.json.readValue(e.tags, new TypeReference<Map<String, String>>() {
-		}));
-	}
-
 	// ---- checks
-
-	private static void checked(Registration registration) {
-		List<Map<String, String>> errors = new ArrayList<>();
-		RegistryNames.check(registration, "", (f, m) -> errors.add(violation(f, m)));
-		if (!errors.isEmpty()) {
-			throw new ApiException(ProblemType.VALIDATION, errors.size() + " problem(s) with the registration")
-				.with("errors", errors);
-		}
-	}
-
-	static void checkName(String name) {
-		if (!RegistryNames.isValid(name)) {
-			throw invalid("name", "'" + name + "' " + RegistryNames.RULE);
-		}
-	}
-
-	static void checkAlias(String alias) {
-		if (!RegistryNames.isValid(alias)) {
-			throw invalid("alias", "'" + alias + "' " + RegistryNames.RULE);
-		}
-	}
-
-	private void requireName(String name) {
-		if (!this.names.existsById(name)) {
-			throw notFound(name);
-		}
-	}
 
 	private static String describe(List<AliasEntity> aliases) {
 		return aliases.stream().map((a) -> a.alias + " = version " + a.version).collect(Collectors.joining(", "));
-	}
-
-	static ApiException invalid(String field, String message) {
-		return new ApiException(ProblemType.VALIDATION, "1 validation error in the request").with("errors",
-				List.of(violation(field, message)));
-	}
-
-	private static Map<String, String> violation(String field, String message) {
-		Map<String, String> v = new LinkedHashMap<>();
-		v.put("field", field);
-		v.put("message", message);
-		return v;
-	}
-
-	private static ApiException notFound(String name) {
-		return ApiException.notFound("Registered model", name);
-	}
-
-	private static ApiException versionNotFound(String name, int version) {
-		return new ApiException(ProblemType.NOT_FOUND, "Version " + version + " of " + name + " does not exist");
-	}
-
-	private static ApiException aliasNotFound(String name, String alias) {
-		return new ApiException(ProblemType.NOT_FOUND, "Alias " + alias + " of " + name + " does not exist");
 	}
 
 }

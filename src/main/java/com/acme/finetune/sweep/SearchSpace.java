@@ -14,8 +14,8 @@ import tools.jackson.databind.node.JsonNodeFactory;
  * The dimensions a sweep searches, each over one job-spec path: {@code choice} (any JSON
  * values), {@code uniform} and {@code logUniform} (real numbers between two bounds),
  * {@code intUniform} (every integer between two bounds, both included). Paths and values
- * are checked against the job spec elsewhere ({@link SweepSpecParser}); this type samples
- * and enumerates.
+ * are checked against the job spec elsewhere ({@link SweepSpecParser},
+ * {@link SearchSpaceParser}); this type samples and enumerates.
  */
 record SearchSpace(List<Dimension> dimensions) {
 

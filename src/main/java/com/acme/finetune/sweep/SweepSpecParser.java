@@ -3,13 +3,11 @@ package com.acme.finetune.sweep;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.Iterator;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.function.Function;
-import java.util.regex.Pattern;
 
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.node.ArrayNode;
@@ -21,9 +19,10 @@ import tools.jackson.databind.node.ObjectNode;
  * collecting every violation. Search dimensions are checked against the job spec itself:
  * each probe value (every choice, both bounds of a range) is put into the base job at its
  * path and the job parser judges the result, so an unknown path or a value no job accepts
- * is a violation naming the path, before any trial exists.
+ * is a violation naming the path, before any trial exists ({@link SearchSpaceParser}).
+ * The fields are read by {@link SweepBodyReader}'s readers into one list of violations.
  */
-final class SweepSpecParser {
+final class SweepSpecParser extends SweepBodyReader {
 
 	static final int MAX_TRIALS = 500;
 
@@ -38,10 +37,8 @@ final class SweepSpecParser {
 
 	private static final String SCRATCH = "resnet50-scratch";
 
-	private static final Pattern PATH = Pattern.compile("[A-Za-z][A-Za-z0-9]{0,63}(\\.[A-Za-z][A-Za-z0-9]{0,63}){0,4}");
-
 	/** Paths a sweep owns or that make no sense per trial. */
-	private static final Map<String, String> RESERVED = Map.of("datasetId", "every trial uses the sweep's dataset",
+	static final Map<String, String> RESERVED = Map.of("datasetId", "every trial uses the sweep's dataset",
 			"hyperparameters.epochs", "maxEpochs sets every trial's epochs", "callbackUrl",
 			"trials send no callbacks of their own", "register", "register the sweep's best model instead", "baseModel",
 			"set baseModel at the top level", "trainOn",
@@ -49,10 +46,12 @@ final class SweepSpecParser {
 
 	private final Function<JsonNode, List<Map<String, String>>> jobViolations;
 
-	private final List<Map<String, String>> violations = new ArrayList<>();
+	private final SearchSpaceParser searchSpace;
 
 	private SweepSpecParser(Function<JsonNode, List<Map<String, String>>> jobViolations) {
+		super(new ArrayList<>());
 		this.jobViolations = jobViolations;
+		this.searchSpace = new SearchSpaceParser(this.violations, jobViolations);
 	}
 
 	/** The parsed sweep, or null with the violations. */
@@ -121,7 +120,8 @@ final class SweepSpecParser {
 			}
 			else {
 				for (Map.Entry<String, JsonNode> entry : spaceJson.properties()) {
-					SearchSpace.Dimension d = dimension(entry.getKey(), entry.getValue(), baseJob, baseProblems);
+					SearchSpace.Dimension d = this.searchSpace.dimension(entry.getKey(), entry.getValue(), baseJob,
+							baseProblems);
 					if (d != null) {
 						dimensions.add(d);
 					}
@@ -129,7 +129,7 @@ final class SweepSpecParser {
 			}
 		}
 		SearchSpace space = new SearchSpace(dimensions);
-		int maxTrials = trials(body, strategy, space, baseJob, baseProblems);
+		int maxTrials = this.searchSpace.trials(body, strategy, space, baseJob, baseProblems);
 		if (maxTrials > 0 && parallel > maxTrials) {
 			violation("parallelTrials", "must be at most maxTrials (" + maxTrials + ")");
 		}
@@ -288,164 +288,6 @@ final class SweepSpecParser {
 		return (node == null || node.isNull()) ? null : node;
 	}
 
-	private SearchSpace.Dimension dimension(String path, JsonNode node, ObjectNode baseJob, Set<String> baseProblems) {
-		String at = "searchSpace." + path;
-		if (!PATH.matcher(path).matches()) {
-			violation(at, "must be a dotted job-spec path such as hyperparameters.learningRate");
-			return null;
-		}
-		for (Map.Entry<String, String> reserved : RESERVED.entrySet()) {
-			if (path.equals(reserved.getKey()) || path.startsWith(reserved.getKey() + ".")) {
-				violation(at, "cannot be searched: " + reserved.getValue());
-				return null;
-			}
-		}
-		if (node == null || !node.isObject() || node.size() != 1) {
-			violation(at, "must be an object with one of choice, uniform, logUniform, intUniform");
-			return null;
-		}
-		String kind = node.propertyNames().iterator().next();
-		JsonNode args = node.get(kind);
-		SearchSpace.Dimension d = switch (kind) {
-			case "choice" -> choiceDimension(path, at, args);
-			case "uniform", "logUniform" -> rangeDimension(path, at + "." + kind, args, kind.equals("logUniform"));
-			case "intUniform" -> intDimension(path, at + ".intUniform", args);
-			default -> {
-				violation(at + "." + kind, "unknown dimension: use choice, uniform, logUniform or intUniform");
-				yield null;
-			}
-		};
-		if (d == null) {
-			return null;
-		}
-		int before = this.violations.size();
-		for (JsonNode probe : d.probes()) {
-			probe(path, at, baseJob, Map.of(path, probe), baseProblems);
-			if (this.violations.size() - before >= 5) {
-				// the rest of a long list of choices says the same
-				break;
-			}
-		}
-		return (this.violations.size() == before) ? d : null;
-	}
-
-	/** Puts values into the base job and reports what the job parser refuses. */
-	private void probe(String path, String at, ObjectNode baseJob, Map<String, JsonNode> values,
-			Set<String> baseProblems) {
-		ObjectNode job = baseJob.deepCopy();
-		for (Map.Entry<String, JsonNode> value : values.entrySet()) {
-			if (!set(job, value.getKey(), value.getValue())) {
-				violation(at, "unknown job-spec path: a field on the way to " + value.getKey() + " is not an object");
-				return;
-			}
-		}
-		String shown = (values.size() == 1) ? String.valueOf(values.values().iterator().next()) : values.toString();
-		for (Map<String, String> v : this.jobViolations.apply(job)) {
-			String field = v.get("field");
-			String message = v.get("message");
-			if (baseProblems.contains(field + ": " + message)) {
-				continue;
-			}
-			if ("unknown field".equals(message) && (path + ".").startsWith(field + ".")) {
-				violation(at, "unknown job-spec path (" + field + " is not a job-spec field)");
-				return;
-			}
-			if (field.equals(path)) {
-				violation(at, message + " (got " + shown + ")");
-			}
-			else {
-				violation(at, "with " + shown + ": " + field + " " + message);
-			}
-		}
-	}
-
-	private SearchSpace.Dimension choiceDimension(String path, String at, JsonNode args) {
-		if (args == null || !args.isArray() || args.isEmpty() || args.size() > MAX_CHOICES) {
-			violation(at + ".choice", "must be an array of 1 to " + MAX_CHOICES + " values");
-			return null;
-		}
-		List<JsonNode> values = new ArrayList<>();
-		for (JsonNode value : args) {
-			if (values.contains(value)) {
-				violation(at + ".choice", "lists " + value + " twice");
-				return null;
-			}
-			values.add(value);
-		}
-		return new SearchSpace.Choice(path, values);
-	}
-
-	private SearchSpace.Dimension rangeDimension(String path, String at, JsonNode args, boolean log) {
-		if (args == null || !args.isArray() || args.size() != 2 || !args.get(0).isNumber() || !args.get(1).isNumber()) {
-			violation(at, "must be [low, high], two numbers");
-			return null;
-		}
-		double low = args.get(0).asDouble();
-		double high = args.get(1).asDouble();
-		if (!Double.isFinite(low) || !Double.isFinite(high) || low >= high) {
-			violation(at, "needs low < high");
-			return null;
-		}
-		if (log && low <= 0) {
-			violation(at, "needs 0 < low (a log scale)");
-			return null;
-		}
-		return new SearchSpace.Uniform(path, low, high, log);
-	}
-
-	private SearchSpace.Dimension intDimension(String path, String at, JsonNode args) {
-		if (args == null || !args.isArray() || args.size() != 2 || !args.get(0).isIntegralNumber()
-				|| !args.get(1).isIntegralNumber() || !args.get(0).canConvertToLong()
-				|| !args.get(1).canConvertToLong()) {
-			violation(at, "must be [low, high], two integers");
-			return null;
-		}
-		long low = args.get(0).asLong();
-		long high = args.get(1).asLong();
-		if (low > high || high - low > 1_000_000_000L) {
-			violation(at, "needs low <= high (and a range below 10^9)");
-			return null;
-		}
-		return new SearchSpace.IntUniform(path, low, high);
-	}
-
-	/** maxTrials: a grid's size unless given; random and tpe default to 10. */
-	private int trials(JsonNode body, String strategy, SearchSpace space, ObjectNode baseJob,
-			Set<String> baseProblems) {
-		boolean given = body.hasNonNull("maxTrials");
-		int maxTrials = integer(body, "maxTrials", 10, 1, MAX_TRIALS);
-		if (!SweepSpec.GRID.equals(strategy) || space.dimensions().isEmpty()) {
-			return maxTrials;
-		}
-		for (SearchSpace.Dimension d : space.dimensions()) {
-			if (!d.discrete()) {
-				violation("searchSpace." + d.path(), "a grid needs choice or intUniform dimensions, not " + d.kind());
-			}
-		}
-		if (!space.discrete()) {
-			return maxTrials;
-		}
-		long size = space.gridSize();
-		if (size > MAX_TRIALS) {
-			violation("searchSpace",
-					"the grid has " + ((size > SearchSpace.MAX_GRID) ? "over " + SearchSpace.MAX_GRID : size)
-							+ " combinations; at most " + MAX_TRIALS);
-			return maxTrials;
-		}
-		if (given && maxTrials != size) {
-			violation("maxTrials",
-					"a grid runs all its " + size + " combinations: leave maxTrials out or set it to " + size);
-		}
-		if (size <= MAX_CHECKED_COMBINATIONS && space.dimensions().size() > 1) {
-			// each value passed alone; combinations can still clash (layerDecay with
-			// stageLearningRates, say)
-			for (long i = 0; i < size && this.violations.size() < 20; i++) {
-				probe("", "searchSpace", baseJob, space.gridPoint(i), baseProblems);
-			}
-		}
-		return (int) size;
-	}
-
 	private SweepSpec.Objective objective(JsonNode body) {
 		JsonNode node = body.get("objective");
 		if (node == null || node.isNull()) {
@@ -505,96 +347,6 @@ final class SweepSpecParser {
 		catch (IllegalArgumentException ex) {
 			violation("datasetId", "must be a UUID");
 			return null;
-		}
-	}
-
-	private void unknownFields(JsonNode node, String prefix, Set<String> known) {
-		for (String name : node.propertyNames()) {
-			if (!known.contains(name)) {
-				violation(prefix + name, "unknown field");
-			}
-		}
-	}
-
-	private String text(JsonNode parent, String name, String fallback) {
-		JsonNode node = parent.get(name);
-		if (node == null || node.isNull()) {
-			return fallback;
-		}
-		if (!node.isString()) {
-			violation(name, "must be a string");
-			return null;
-		}
-		return node.asString();
-	}
-
-	private String choice(JsonNode parent, String name, String fallback, List<String> allowed) {
-		return choice(parent, name, name, fallback, allowed);
-	}
-
-	private String choice(JsonNode parent, String name, String path, String fallback, List<String> allowed) {
-		JsonNode node = parent.get(name);
-		if (node == null || node.isNull()) {
-			return fallback;
-		}
-		if (!node.isString() || !allowed.contains(node.asString())) {
-			violation(path, "must be one of " + String.join(", ", allowed));
-			return fallback;
-		}
-		return node.asString();
-	}
-
-	private int integer(JsonNode parent, String name, int fallback, int min, int max) {
-		return integer(parent, name, name, fallback, min, max);
-	}
-
-	private int integer(JsonNode parent, String name, String path, int fallback, int min, int max) {
-		JsonNode node = parent.get(name);
-		if (node == null || node.isNull()) {
-			return fallback;
-		}
-		if (!node.isIntegralNumber() || !node.canConvertToInt()) {
-			violation(path, "must be an integer");
-			return fallback;
-		}
-		int value = node.asInt();
-		if (value < min || value > max) {
-			violation(path, "must be between " + min + " and " + max);
-			return fallback;
-		}
-		return value;
-	}
-
-	private long longValue(JsonNode parent, String name, long fallback) {
-		JsonNode node = parent.get(name);
-		if (node == null || node.isNull()) {
-			return fallback;
-		}
-		if (!node.isIntegralNumber() || !node.canConvertToLong()) {
-			violation(name, "must be an integer");
-			return fallback;
-		}
-		return node.asLong();
-	}
-
-	private boolean bool(JsonNode parent, String name, boolean fallback) {
-		JsonNode node = parent.get(name);
-		if (node == null || node.isNull()) {
-			return fallback;
-		}
-		if (!node.isBoolean()) {
-			violation(name, "must be true or false");
-			return fallback;
-		}
-		return node.asBoolean();
-	}
-
-	private void violation(String field, String message) {
-		Map<String, String> v = new LinkedHashMap<>();
-		v.put("field", field);
-		v.put("message", message);
-		if (!this.violations.contains(v)) {
-			this.violations.add(v);
 		}
 	}
 
