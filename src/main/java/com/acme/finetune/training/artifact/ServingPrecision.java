@@ -45,6 +45,12 @@ public final class ServingPrecision {
 
 	public static final int PROBE_IMAGES = 32;
 
+	/**
+	 * The most bf16 may change any probability of a probe image for a model to serve in
+	 * bf16.
+	 */
+	public static final double MAX_PROBABILITY_CHANGE = 0.02;
+
 	private static final Set<String> NATIVE_BF16_FLAGS = Set.of("avx512_bf16", "amx_bf16");
 
 	private static final Path CPU_INFO = Path.of("/proc/cpuinfo");

@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -27,6 +28,7 @@ import com.acme.finetune.training.TrainingRequest.BatchNormMode;
 import com.acme.finetune.training.TrainingResult;
 import com.acme.finetune.training.artifact.ModelArtifact;
 import com.acme.finetune.training.artifact.ServingPrecision;
+import com.acme.finetune.training.nn.Classifier;
 
 /**
  * Training recipes against each other on a real labelled image folder
@@ -126,6 +128,60 @@ public final class RecipeBenchmark {
 		catch (TranslateException ex) {
 			throw new IOException(ex);
 		}
+		forcedBf16Agreement(recipe, modelDir, images);
+	}
+
+	/**
+	 * bf16 itself, whatever the model chose: every image in bf16 against fp32 (top-1
+	 * agreement and the largest change of any probability), the quality the margin rule
+	 * guards.
+	 */
+	static void forcedBf16Agreement(String recipe, Path modelDir, List<BufferedImage> images) throws IOException {
+		// a fresh copy: a model serving bf16 keeps no float weights
+		try (ModelArtifact artifact = ModelArtifact.load(modelDir, "cpu")) {
+			if (artifact.model().getBlock() instanceof Classifier classifier
+					&& classifier.addBf16(artifact.model().getNDManager())) {
+				forcedBf16Agreement(recipe, artifact, classifier, images);
+			}
+		}
+		catch (TranslateException ex) {
+			throw new IOException(ex);
+		}
+	}
+
+	private static void forcedBf16Agreement(String recipe, ModelArtifact artifact, Classifier classifier,
+			List<BufferedImage> images) throws TranslateException {
+		List<List<ModelArtifact.Prediction>> fp32 = allProbabilities(artifact, images);
+		classifier.useBf16(true);
+		List<List<ModelArtifact.Prediction>> bf16 = allProbabilities(artifact, images);
+		int agree = 0;
+		int over = 0;
+		double largest = 0;
+		for (int i = 0; i < images.size(); i++) {
+			agree += fp32.get(i).get(0).label().equals(bf16.get(i).get(0).label()) ? 1 : 0;
+			Map<String, Double> other = new HashMap<>();
+			bf16.get(i).forEach((p) -> other.put(p.label(), p.probability()));
+			double change = 0;
+			for (ModelArtifact.Prediction p : fp32.get(i)) {
+				change = Math.max(change, Math.abs(p.probability() - other.getOrDefault(p.label(), 0.0)));
+			}
+			over += (change > 0.02) ? 1 : 0;
+			largest = Math.max(largest, change);
+		}
+		System.out.printf(Locale.ROOT,
+				"{\"measure\":\"bf16-forced\",\"recipe\":\"%s\",\"images\":%d,\"top1Agreement\":%.4f,"
+						+ "\"largestProbabilityChange\":%.4f,\"imagesChangedOver0.02\":%d}%n",
+				recipe, images.size(), (double) agree / images.size(), largest, over);
+	}
+
+	private static List<List<ModelArtifact.Prediction>> allProbabilities(ModelArtifact artifact,
+			List<BufferedImage> images) throws TranslateException {
+		List<List<ModelArtifact.Prediction>> result = new ArrayList<>();
+		for (int i = 0; i < images.size(); i += 32) {
+			result.addAll(artifact.predictBatch(images.subList(i, Math.min(images.size(), i + 32)),
+					artifact.labels().size()));
+		}
+		return result;
 	}
 
 	private static List<String> topLabels(ModelArtifact artifact, List<BufferedImage> images)
