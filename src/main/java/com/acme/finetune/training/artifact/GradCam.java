@@ -114,7 +114,10 @@ public final class GradCam {
 		Path copy = null;
 		try {
 			copy = TorchScriptLayer4.exposedCopy(backbone);
-			PtSymbolBlock module = ArtifactBlockFactory.loadModule(manager, copy, false);
+			// through loadBackbone: on CPUs that report no cache sizes its convolutions
+			// get
+			// the layout guard (TorchScriptConvolutions), as when the model serves
+			PtSymbolBlock module = ArtifactBlockFactory.loadBackbone(manager, copy, false);
 			JniUtils.enableInferenceMode(module);
 			return module;
 		}
